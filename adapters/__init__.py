@@ -1,0 +1,1 @@
+"""Adapters: each platform translates to and from the core; the CLI wires everything."""

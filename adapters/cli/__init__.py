@@ -1,0 +1,1 @@
+"""The `ambassador` command line and the composition root that builds the bot."""

@@ -1,0 +1,293 @@
+"""`ambassador …`: run the bot, drive it from a console, and the operator's tools.
+
+Errors print one clear line to stderr and exit non-zero; a traceback only with --verbose.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import logging
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
+
+from adapters.cli.wiring import create_app, require_current_schema
+from adapters.console.translate import render
+from adapters.console.transport import ConsoleSession
+from bot.errors import AmbassadorError, ConfigurationError
+from bot.i18n import Translator
+from bot.messages import Anchor, Audience
+from bot.services import content, digests, ledger, stats
+from bot.settings import Settings
+from bot.views import digest as digest_view
+from storage import migrate
+
+log = logging.getLogger("ambassador")
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line, not a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"ambassador: {message} (see `{self.prog} --help`)\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ambassador",
+        description="Ambassador: an honest employee ambassador programme for Slack and Teams.",
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("run", help="start the bot (the console when no chat platform is configured)")
+
+    console = sub.add_parser("console", help="drive the bot from a terminal or a script")
+    console.add_argument("--as", dest="user", default="you", help="act as this user (default: you)")
+    console.add_argument("--script", type=Path, help="read lines from this file instead of stdin")
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    db_sub.add_parser("upgrade", help="create or migrate the database to the latest schema")
+
+    st = sub.add_parser("stats", help="weekly programme figures (aggregates only)")
+    st.add_argument("--weeks", type=_weeks, default=8, help="how many weeks, 1-104 (default 8)")
+    st.add_argument("--format", choices=("table", "json", "csv"), default="table")
+
+    consent = sub.add_parser("consent", help="the consent ledger")
+    consent_sub = consent.add_subparsers(dest="consent_command", required=True, parser_class=_Parser)
+    export = consent_sub.add_parser("export", help="print every ledger entry")
+    export.add_argument("--format", choices=("json", "csv"), default="json")
+    consent_sub.add_parser("verify", help="check the hash chain; exit 1 at the first bad entry")
+
+    cont = sub.add_parser("content", help="shareable content")
+    cont_sub = cont.add_subparsers(dest="content_command", required=True, parser_class=_Parser)
+    add = cont_sub.add_parser("add", help="add an item")
+    add.add_argument("url")
+    add.add_argument("--title")
+    add.add_argument("--summary")
+    add.add_argument("--expires", help="YYYY-MM-DD (end of that day) or an ISO date and time")
+
+    dig = sub.add_parser("digest", help="preview or send the digest")
+    mode = dig.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--preview", action="store_true", help="print it without sending")
+    mode.add_argument("--now", action="store_true", help="send it now")
+    return parser
+
+
+def _weeks(value: str) -> int:
+    try:
+        weeks = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--weeks takes a whole number, not {value!r}") from None
+    if not 1 <= weeks <= stats.MAX_WEEKS:
+        raise argparse.ArgumentTypeError(f"--weeks must be between 1 and {stats.MAX_WEEKS}")
+    return weeks
+
+
+async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.chat_platforms:
+        raise ConfigurationError("cli.platform_not_built", platforms=", ".join(settings.chat_platforms))
+    return await _console(settings, args, user="you", script=None)
+
+
+async def _console(
+    settings: Settings, args: argparse.Namespace, *, user: str, script: Path | None
+) -> int:
+    migrate.upgrade(settings.database_url)
+    app = create_app(settings)
+    session = ConsoleSession(app, sys.stdout, user=user, echo=script is not None or not sys.stdin.isatty())
+    try:
+        if script is not None:
+            try:
+                text = script.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigurationError("cli.script", path=str(script), reason=exc.strerror or str(exc)) from exc
+            await session.run(text.splitlines())
+        else:
+            if sys.stdin.isatty():
+                session.intro()
+            await _interactive(session, sys.stdin)
+    finally:
+        await app.database.dispose()
+    return 0
+
+
+async def _interactive(session: ConsoleSession, stream: TextIO) -> None:
+    tty = stream.isatty()
+    while True:
+        if tty:
+            sys.stdout.write(f"{session.actor.user_id}> ")
+            sys.stdout.flush()
+        line = await asyncio.to_thread(stream.readline)
+        if not line:
+            if tty:
+                sys.stdout.write("\n")
+            return
+        await session.feed(line)
+        sys.stdout.flush()
+
+
+async def _stats(settings: Settings, args: argparse.Namespace) -> int:
+    require_current_schema(settings)
+    app = create_app(settings)
+    try:
+        async with app.database.transaction() as session:
+            weeks = await stats.weekly(session, weeks=args.weeks, now=app.clock.now(), tz=settings.tz)
+    finally:
+        await app.database.dispose()
+    records = [week.as_record() for week in weeks]
+    if args.format == "json":
+        print(json.dumps(records, indent=2))
+    elif args.format == "csv":
+        _csv(records, list(records[0]), sys.stdout)
+    else:
+        t = Translator(settings.locale)
+        names = ("joins", "leaves", "ambassadors", "claims", "drafts", "shares")
+        header = [t("stats.col_week"), *(t(f"stats.col_{n}") for n in names)]
+        rows = [[str(r["week_start"]), *(str(r[n]) for n in names)] for r in records]
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+        for row in [header, ["-" * w for w in widths], *rows]:
+            print("  ".join(cell.rjust(widths[i]) if i else cell.ljust(widths[i]) for i, cell in enumerate(row)))
+    return 0
+
+
+def _csv(records: list[dict[str, Any]], fields: list[str], out: TextIO) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    out.write(buffer.getvalue())
+
+
+async def _consent(settings: Settings, args: argparse.Namespace) -> int:
+    require_current_schema(settings)
+    app = create_app(settings)
+    t = Translator(settings.locale)
+    try:
+        async with app.database.transaction() as session:
+            if args.consent_command == "export":
+                records = [ledger.as_record(e) for e in await ledger.entries(session)]
+                if args.format == "json":
+                    print(json.dumps(records, indent=2, ensure_ascii=False))
+                else:
+                    fields = ["seq", "at", "platform", "user", "subject_hash", "action",
+                              "charter_version", "statement", "prev_hash", "hash"]  # fmt: skip
+                    _csv(records, fields, sys.stdout)
+                return 0
+            count, problem = await ledger.verify(session)
+    finally:
+        await app.database.dispose()
+    if problem is None:
+        print(t("ledger.verified", count=count))
+        return 0
+    sys.stderr.write(t("ledger.broken", problem=t(problem.reason, seq=problem.seq)) + "\n")
+    return EXIT_ERROR
+
+
+async def _content(settings: Settings, args: argparse.Namespace) -> int:
+    require_current_schema(settings)
+    app = create_app(settings)
+    t = Translator(settings.locale)
+    try:
+        now = app.clock.now()
+        expires = content.parse_expiry(args.expires, tz=settings.tz, now=now) if args.expires else None
+        async with app.database.transaction() as session:
+            item = await content.add(
+                session, url=args.url, title=args.title, summary=args.summary, expires_at=expires, now=now
+            )
+    finally:
+        await app.database.dispose()
+    print(t("content.added", id=item.id, title=item.title, url=item.url))
+    return 0
+
+
+async def _digest(settings: Settings, args: argparse.Namespace) -> int:
+    """From the command line with no chat platform, `--now` records the digest for the
+    console (so `claim N` there resolves against it) and prints it."""
+    require_current_schema(settings)
+    app = create_app(settings)
+    t = Translator(settings.locale)
+    try:
+        now = app.clock.now()
+        async with app.database.transaction() as session:
+            items = await digests.select_items(session, now=now, size=settings.digest_size)
+            if not items:
+                raise AmbassadorError("digest.empty")
+            if args.preview:
+                message = digest_view(t, items, anchor=None, audience=Audience.REQUESTER, preview=True)
+            else:
+                record = await digests.record(session, platform="console", channel=None, items=items, now=now)
+                assert record.id is not None
+                message = digest_view(t, items, anchor=Anchor("digest", record.id))
+    finally:
+        await app.database.dispose()
+    print(render(message, t, recipient="cli"))
+    return 0
+
+
+async def _db(settings: Settings, args: argparse.Namespace) -> int:
+    migrate.upgrade(settings.database_url)
+    print(Translator(settings.locale)("cli.upgraded", revision=migrate.head_revision() or "-"))
+    return 0
+
+
+Command = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
+COMMANDS: dict[str, Command] = {
+    "run": _run,
+    "db": _db,
+    "stats": _stats,
+    "consent": _consent,
+    "content": _content,
+    "digest": _digest,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    t = Translator("en")
+    try:
+        settings = Settings()
+        t = Translator(settings.locale)
+        if args.command == "console":
+            return asyncio.run(_console(settings, args, user=args.user, script=args.script))
+        return asyncio.run(COMMANDS[args.command](settings, args))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(part) for part in first["loc"])
+        return _fail(t("cli.bad_setting", name=name.upper(), reason=first["msg"]))
+    except AmbassadorError as error:
+        return _fail(t(error.key, **error.params))
+    except OperationalError as exc:
+        log.debug("database error", exc_info=True)
+        return _fail(t("cli.database", reason=str(exc.orig).strip().splitlines()[0][:200]))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's one global handler
+        log.debug("internal error", exc_info=True)
+        return _fail(t("cli.internal", kind=type(exc).__name__))
+
+
+def _fail(line: str) -> int:
+    sys.stderr.write(f"ambassador: {line}\n")
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,271 @@
+"""Drafting: the seam every drafter plugs into, and the built-in template drafter.
+
+The template drafter needs no network. It builds each draft from catalog fragments
+(opening, body, closing for LinkedIn; opening for X) and picks, per item, the combination
+that shares the fewest fragments with the drafts other people already hold, so two
+ambassadors never receive the same text for the same item (until the combinations run out:
+LinkedIn × X gives several hundred per language).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from bot.i18n import Translator
+
+X_LIMIT = 280
+X_URL_LENGTH = 23
+LINKEDIN_LIMIT = 3_000
+_URL = re.compile(r"https?://\S+")
+
+
+def x_length(text: str) -> int:
+    """Length as X counts it: a URL is 23, most scripts 1 per character, CJK and emoji 2."""
+    total = 0
+    for part_index, part in enumerate(_URL.split(text)):
+        if part_index:
+            total += X_URL_LENGTH
+        for char in part:
+            code = ord(char)
+            light = code <= 0x10FF or 0x2000 <= code <= 0x200D or 0x2010 <= code <= 0x201F
+            light = light or 0x2032 <= code <= 0x2037
+            total += 1 if light else 2
+    return total
+
+
+@dataclass(frozen=True)
+class Style:
+    """What the member has asked for so far, replayed from their revision instructions."""
+
+    language: str
+    length: int = 0  # -1 shorter, 0 normal, +1 longer
+    tone: str = "neutral"  # neutral | casual | formal
+    team: str | None = None  # "" means "my team" without a name
+    hashtags: bool = False
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One instruction, understood (or not) by the parser below."""
+
+    language: str | None = None
+    length: int | None = None
+    tone: str | None = None
+    team: str | None = None
+    hashtags: bool | None = None
+    understood: bool = False
+
+    def apply(self, style: Style) -> Style:
+        changes: dict[str, object] = {}
+        if self.language:
+            changes["language"] = self.language
+        if self.length is not None:
+            changes["length"] = max(-1, min(1, style.length + self.length))
+        if self.tone:
+            changes["tone"] = self.tone
+        if self.team is not None:
+            changes["team"] = self.team
+        if self.hashtags is not None:
+            changes["hashtags"] = self.hashtags
+        return replace(style, **changes)  # type: ignore[arg-type]
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents, for matching instructions in either language."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+_RULES: tuple[tuple[re.Pattern[str], dict[str, object]], ...] = tuple(
+    (re.compile(pattern), effect)
+    for pattern, effect in (
+        (r"\b(in|into|to) french\b|\ben francais\b|^francais$|^french$", {"language": "fr"}),
+        (r"\b(in|into|to) english\b|\ben anglais\b|^anglais$|^english$", {"language": "en"}),
+        (r"\bshort(er)?\b|\bbrief(er)?\b|\bconcise\b|\bcourt\b|\bplus court|\braccourci", {"length": -1}),
+        (r"\blong(er)?\b|\bmore detail|\bplus long|\bdevelopp", {"length": 1}),
+        (r"\bcasual\b|\brelaxed\b|\bfriendl|\bdecontract|\bmoins formel|\bdetendu", {"tone": "casual"}),
+        (r"\bformal\b|\bprofessional\b|\bformel\b|\bprofessionnel", {"tone": "formal"}),
+        (r"\bno hashtags?\b|\bwithout hashtags?\b|\bsans hashtags?\b", {"hashtags": False}),
+        (r"\bhashtags?\b", {"hashtags": True}),
+        (r"\b(another|different|new) (version|one|angle)\b|\bautre (version|angle)\b", {}),
+    )
+)
+_TEAM = re.compile(
+    r"\b(?:mention|tag|thank|cite[rz]?|mentionne[rz]?|remercie[rz]?)\s+"
+    r"(?:my|our|mon|notre)\s+(?:team|equipe)\b[\s:,-]*(?P<name>.*)$"
+)
+_SENSITIVE = re.compile(
+    r"\b(critic|critics|criticism|critique|critiques|detracteurs?|haters?|unions?|unionis|"
+    r"syndica\w*|strikes?|striking|greves?|grevistes?|journalists?|reporters?|press|presse|"
+    r"journalistes?|labou?r dispute|conflit social|conflits sociaux|walkout|picket)\b"
+)
+
+
+def parse_instruction(text: str) -> Revision:
+    """Understand a plain-words revision request ("shorter", "en français", "mention my
+    team Data") in English or French. Unknown wording is not an error: it yields a fresh
+    version and the member is told what the simple drafter understands."""
+    folded = _fold(text.strip())
+    effects: dict[str, object] = {}
+    understood = False
+    team = _TEAM.search(folded)
+    if team:
+        start = team.start("name")
+        raw_name = text.strip()[start:].strip(" .!,;:") if start < len(text.strip()) else ""
+        effects["team"] = raw_name[:60]
+        understood = True
+        folded = folded[: team.start()]
+    for pattern, effect in _RULES:
+        if pattern.search(folded):
+            understood = True
+            for key, value in effect.items():
+                effects.setdefault(key, value)
+    return Revision(understood=understood, **effects)  # type: ignore[arg-type]
+
+
+def is_sensitive(text: str) -> bool:
+    """A request that touches critics, the press, unions, strikes or labour disputes:
+    the bot never drafts those (the comms team answers them)."""
+    return bool(_SENSITIVE.search(_fold(text)))
+
+
+@dataclass(frozen=True)
+class DraftRequest:
+    title: str
+    url: str
+    summary: str | None
+    company: str
+    style: Style
+    taken: tuple[str, ...] = ()  # variants other members already hold for this item
+    own: tuple[str, ...] = ()  # variants this member already had (revisions move on)
+
+
+@dataclass(frozen=True)
+class DraftResult:
+    linkedin: str
+    x: str
+    variant: str
+    language: str
+    notes: tuple[str, ...] = field(default_factory=tuple)  # catalog keys to show alongside
+
+
+class Drafter(Protocol):
+    """Anything that turns a request into drafts: the template drafter, a model (later)."""
+
+    async def draft(self, request: DraftRequest) -> DraftResult: ...
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:.")
+    return cut + "…"
+
+
+class TemplateDrafter:
+    """Drafts from catalog fragments; `rng` breaks ties so tests can fix it."""
+
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self._rng = rng or random.Random()  # noqa: S311 - wording variety, not security
+
+    def _pick(self, t: Translator, style: Style, taken: set[str], own: set[str]) -> tuple[int, ...]:
+        sizes = (
+            len(t.choices(f"draft.linkedin_open_{style.tone}")),
+            len(t.choices("draft.linkedin_close")),
+            len(t.choices(f"draft.x_open_{style.tone}")),
+        )
+        parts_taken = [tuple(int(p) for p in v.split(".")[1:]) for v in taken | own]
+        best: list[tuple[int, ...]] = []
+        best_score: tuple[int, int] | None = None
+        for a in range(sizes[0]):
+            for b in range(sizes[1]):
+                for c in range(sizes[2]):
+                    combo = (a, b, c)
+                    key = self._key(style, combo)
+                    if key in taken or key in own:
+                        continue
+                    overlap = sum(
+                        sum(x == y for x, y in zip(combo, other, strict=False))
+                        for other in parts_taken
+                    )
+                    max_shared = max(
+                        (sum(x == y for x, y in zip(combo, o, strict=False)) for o in parts_taken),
+                        default=0,
+                    )
+                    score = (max_shared, overlap)
+                    if best_score is None or score < best_score:
+                        best, best_score = [combo], score
+                    elif score == best_score:
+                        best.append(combo)
+        if not best:  # every combination is in use: reuse, still avoiding this member's own
+            best = [(self._rng.randrange(sizes[0]), self._rng.randrange(sizes[1]), 0)]
+        return self._rng.choice(best)
+
+    @staticmethod
+    def _key(style: Style, combo: tuple[int, ...]) -> str:
+        return f"{style.tone[0]}." + ".".join(str(part) for part in combo)
+
+    async def draft(self, request: DraftRequest) -> DraftResult:
+        style = request.style
+        t = Translator(style.language)
+        combo = self._pick(t, style, set(request.taken), set(request.own))
+        fields = {"title": request.title, "company": request.company, "url": request.url}
+        opening = t.choices(f"draft.linkedin_open_{style.tone}")[combo[0]].format(**fields)
+        closing = t.choices("draft.linkedin_close")[combo[1]].format(**fields)
+        disclosure = t("draft.disclosure", company=request.company)
+        team_line = self._team_line(t, style)
+        hashtags = self._hashtags(request.company) if style.hashtags else ""
+
+        paragraphs = [opening]
+        if request.summary and style.length >= 0:
+            limit = 600 if style.length > 0 else 280
+            paragraphs.append(_clip(request.summary, limit))
+        if team_line:
+            paragraphs.append(team_line)
+        if style.length >= 0:
+            paragraphs.append(closing)
+        if style.length > 0:
+            paragraphs.append(t("draft.linkedin_invite"))
+        paragraphs.append(request.url)
+        paragraphs.append(" ".join(p for p in (disclosure, hashtags) if p))
+        linkedin = _clip("\n\n".join(paragraphs), LINKEDIN_LIMIT)
+
+        x_open_template = t.choices(f"draft.x_open_{style.tone}")[combo[2]]
+        x = self._x_text(x_open_template, request, team_line, disclosure, hashtags)
+        return DraftResult(linkedin, x, self._key(style, combo), style.language)
+
+    @staticmethod
+    def _team_line(t: Translator, style: Style) -> str:
+        if style.team is None:
+            return ""
+        if style.team:
+            return t("draft.team_named", team=style.team)
+        return t("draft.team")
+
+    @staticmethod
+    def _hashtags(company: str) -> str:
+        tag = re.sub(r"\W+", "", company)
+        return f"#{tag}" if tag else ""
+
+    @staticmethod
+    def _x_text(
+        template: str, request: DraftRequest, team: str, disclosure: str, hashtags: str
+    ) -> str:
+        tail = " ".join(p for p in (request.url, disclosure, hashtags) if p)
+        title = request.title
+        while True:
+            head = template.format(title=title, company=request.company, url=request.url)
+            pieces = [head, team, tail] if request.style.length >= 0 else [head, tail]
+            text = " ".join(p for p in pieces if p)
+            if x_length(text) <= X_LIMIT:
+                return text
+            if team and request.style.length >= 0:
+                team = ""
+                continue
+            if len(title) <= 10:
+                return _clip(text, X_LIMIT)  # pathological: the company name alone is huge
+            title = _clip(title, max(10, len(title) - max(5, x_length(text) - X_LIMIT)))

@@ -1,0 +1,13 @@
+"""Command handlers, one module per area; each module's `register(router)` adds its routes."""
+
+from __future__ import annotations
+
+from bot.handlers import admin, claims, content, digest, help, membership, privacy
+from bot.router import Router
+
+
+def build_router() -> Router:
+    router = Router()
+    for module in (help, membership, claims, content, digest, privacy, admin):
+        module.register(router)
+    return router

@@ -1,0 +1,205 @@
+"""Claiming digest items, getting drafts, revising them, and saying "I shared it"."""
+
+from __future__ import annotations
+
+from bot.commands import Command, Via
+from bot.context import Context
+from bot.drafting import is_sensitive, parse_instruction
+from bot.errors import NotFound, Paused, UsageError
+from bot.handlers.args import number
+from bot.messages import Audience, Message, Paragraph, Reply
+from bot.router import Router
+from bot.services import charter, content, digests, drafts, state, stats
+from bot.views import charter_reminder, draft_message, write_myself
+from storage.models import Claim, ContentItem
+
+MAX_INSTRUCTION = 500
+
+
+async def _ensure_active(ctx: Context) -> None:
+    if await state.is_paused(ctx.session):
+        raise Paused("error.paused")
+
+
+async def claim_item(ctx: Context, item_id: int) -> Reply:
+    """The one claim path: buttons, `claim N`, reactions and thread mentions end here."""
+    from bot.handlers.membership import prompt_ack, prompt_join
+
+    await _ensure_active(ctx)
+    item = await content.get_live(ctx.session, item_id, ctx.now)
+    if not ctx.is_member():
+        return await prompt_join(ctx, item_id)
+    person = ctx.person
+    assert person is not None and person.id is not None and item.id is not None
+    if person.charter_version != await charter.current_version(ctx.session):
+        return await prompt_ack(ctx, item_id)
+    claim, created = await drafts.create_claim(
+        ctx.session, item_id=item.id, person_id=person.id, now=ctx.now
+    )
+    assert claim.id is not None
+    draft = await drafts.latest(ctx.session, claim.id)
+    notes: tuple[str, ...] = ()
+    if draft is None:
+        draft, result = await drafts.next_draft(
+            ctx.session,
+            drafter=ctx.drafter,
+            claim=claim,
+            item=item,
+            company=ctx.settings.company,
+            language=ctx.language,
+            instruction=None,
+            now=ctx.now,
+        )
+        notes = result.notes
+    key = "claims.claimed" if created else "claims.already"
+    ack = Reply.say(ctx.t(key, title=item.title))
+    return ack + Reply((draft_message(ctx.t, item=item, draft=draft, claim_id=claim.id, notes=notes),))
+
+
+async def claim(ctx: Context, command: Command) -> Reply:
+    """`claim N`: item N of the latest digest, or of the digest a reaction was added to."""
+    if not command.args:
+        raise UsageError("error.usage_of", usage="claim N")
+    position = number(command.args[0])
+    if command.anchor is not None and command.anchor.kind == "digest":
+        digest_id = command.anchor.id
+    else:
+        latest = await digests.latest(ctx.session, platform=ctx.actor.platform)
+        if latest is None or latest.id is None:
+            raise NotFound("claims.error_no_digest")
+        digest_id = latest.id
+    item_id = await digests.item_at(ctx.session, digest_id=digest_id, position=position)
+    reply = await claim_item(ctx, item_id)
+    instruction = " ".join(command.args[1:]).strip()
+    if instruction and command.via in (Via.TEXT, Via.REPLY) and ctx.is_member():
+        # "@Ambassador 2 make it casual": the claim with its first instruction
+        own = await _own_claim_for_item(ctx, item_id)
+        if own is not None:
+            reply += await _revise(ctx, own, instruction)
+    return reply
+
+
+async def _own_claim_for_item(ctx: Context, item_id: int) -> Claim | None:
+    if ctx.person is None or ctx.person.id is None:
+        return None
+    return await drafts.find_claim(ctx.session, item_id=item_id, person_id=ctx.person.id)
+
+
+async def claim_button(ctx: Context, command: Command) -> Reply:
+    if not command.args:
+        raise UsageError("error.usage_of", usage="claim_item ID")
+    return await claim_item(ctx, number(command.args[0]))
+
+
+async def _own_claim(ctx: Context, command: Command) -> tuple[Claim, ContentItem]:
+    """The claim a button or thread reply refers to; only its owner may act on it."""
+    if command.anchor is not None and command.anchor.kind == "claim":
+        claim_id = command.anchor.id
+    elif command.args:
+        claim_id = number(command.args[0])
+    else:
+        raise NotFound("claims.error_no_draft")
+    row = await ctx.session.get(Claim, claim_id)
+    if row is None or ctx.person is None or row.person_id != ctx.person.id:
+        raise NotFound("claims.error_no_draft")
+    item = await ctx.session.get(ContentItem, row.item_id)
+    assert item is not None
+    return row, item
+
+
+async def _revise(ctx: Context, own: Claim, instruction: str | None) -> Reply:
+    await _ensure_active(ctx)
+    if instruction and len(instruction) > MAX_INSTRUCTION:
+        raise UsageError("claims.error_instruction_long", limit=MAX_INSTRUCTION)
+    if instruction and is_sensitive(instruction):
+        return Reply((_refusal(ctx),))
+    item = await ctx.session.get(ContentItem, own.item_id)
+    assert item is not None and own.id is not None
+    if not content.is_live(item, ctx.now):
+        raise NotFound("content.error_gone", id=item.id)
+    draft, result = await drafts.next_draft(
+        ctx.session,
+        drafter=ctx.drafter,
+        claim=own,
+        item=item,
+        company=ctx.settings.company,
+        language=ctx.language,
+        instruction=instruction,
+        now=ctx.now,
+    )
+    notes = result.notes
+    if instruction and not parse_instruction(instruction).understood:
+        notes = (*notes, "draft.not_understood")
+    return Reply((draft_message(ctx.t, item=item, draft=draft, claim_id=own.id, notes=notes),))
+
+
+def _refusal(ctx: Context) -> Message:
+    return Message(
+        ctx.t("claims.refusal_text"),
+        (Paragraph(ctx.t("claims.refusal")), charter_reminder(ctx.t)),
+        Audience.DIRECT,
+    )
+
+
+async def revise(ctx: Context, command: Command) -> Reply:
+    """A plain-words reply in a draft's thread or DM: "shorter", "en français"…"""
+    own, _ = await _own_claim(ctx, command)
+    return await _revise(ctx, own, command.rest.strip() or None)
+
+
+async def new_version(ctx: Context, command: Command) -> Reply:
+    own, _ = await _own_claim(ctx, command)
+    return await _revise(ctx, own, None)
+
+
+async def myself(ctx: Context, command: Command) -> Reply:
+    own, item = await _own_claim(ctx, command)
+    assert own.id is not None
+    own.self_written = True
+    ctx.session.add(own)
+    return Reply(
+        (write_myself(ctx.t, item=item, company=ctx.settings.company, claim_id=own.id),)
+    )
+
+
+async def _mark_shared(ctx: Context, own: Claim, item: ContentItem) -> Reply:
+    if own.shared_at is None:
+        own.shared_at = ctx.now
+        ctx.session.add(own)
+        await stats.count(ctx.session, kind="share", at=ctx.now)
+        return Reply.say(ctx.t("claims.shared", title=item.title))
+    return Reply.say(ctx.t("claims.shared_again", title=item.title))
+
+
+async def shared_button(ctx: Context, command: Command) -> Reply:
+    own, item = await _own_claim(ctx, command)
+    return await _mark_shared(ctx, own, item)
+
+
+async def shared(ctx: Context, command: Command) -> Reply:
+    """`shared N`: "I shared item N of the latest digest" (self-reported, optional)."""
+    if not command.args:
+        raise UsageError("error.usage_of", usage="shared N")
+    position = number(command.args[0])
+    latest = await digests.latest(ctx.session, platform=ctx.actor.platform)
+    if latest is None or latest.id is None:
+        raise NotFound("claims.error_no_digest")
+    item_id = await digests.item_at(ctx.session, digest_id=latest.id, position=position)
+    own = await _own_claim_for_item(ctx, item_id)
+    if own is None:
+        raise NotFound("claims.error_not_claimed", number=position)
+    item = await ctx.session.get(ContentItem, item_id)
+    assert item is not None
+    return await _mark_shared(ctx, own, item)
+
+
+def register(router: Router) -> None:
+    router.add("claim", claim, aliases=("prendre",))
+    router.add("shared", shared, aliases=("partage",))
+    router.add("claim_item", claim_button, listed=False)
+    router.add("revise", revise, listed=False)
+    router.add("new_version", new_version, listed=False)
+    router.add("write_myself", myself, listed=False)
+    router.add("shared_claim", shared_button, listed=False)
+
+

@@ -1,0 +1,61 @@
+"""One command router: every adapter's typed commands, buttons, reactions and thread replies
+land here, by name. Role checks happen here, before any handler runs."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.errors import Forbidden, UsageError
+
+if TYPE_CHECKING:
+    from bot.commands import Command
+    from bot.context import Context
+    from bot.messages import Reply
+
+Handler = Callable[["Context", "Command"], Awaitable["Reply"]]
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    handler: Handler
+    role: str | None = None  # None: everyone; "manager"; "admin"
+    listed: bool = True  # typed commands appear in help; button-only ones do not
+
+
+class Router:
+    def __init__(self) -> None:
+        self._routes: dict[str, Route] = {}
+
+    def add(
+        self,
+        name: str,
+        handler: Handler,
+        *,
+        role: str | None = None,
+        listed: bool = True,
+        aliases: tuple[str, ...] = (),
+    ) -> None:
+        if name in self._routes:
+            raise ValueError(f"command {name!r} registered twice")
+        route = Route(name, handler, role, listed)
+        self._routes[name] = route
+        for alias in aliases:
+            self._routes[alias] = Route(alias, handler, role, listed=False)
+
+    def resolve(self, name: str, roles: frozenset[str]) -> Route:
+        route = self._routes.get(name)
+        if route is None:
+            raise UsageError("error.unknown_command", command=name[:40])
+        if route.role is not None and route.role not in roles:
+            raise Forbidden("error.forbidden_" + route.role)
+        return route
+
+    def listed(self, roles: frozenset[str]) -> list[Route]:
+        return [
+            route
+            for route in self._routes.values()
+            if route.listed and (route.role is None or route.role in roles)
+        ]

@@ -1,0 +1,1 @@
+"""Services: the programme's rules, working on a database session handed in."""

@@ -1,0 +1,56 @@
+"""Digests: which items go out, and remembering what each posted digest numbered."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.errors import NotFound
+from bot.services import content
+from storage.models import ContentItem, Digest, DigestEntry
+
+
+async def select_items(session: AsyncSession, *, now: datetime, size: int) -> list[ContentItem]:
+    return await content.live(session, now=now, limit=size)
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    platform: str,
+    channel: str | None,
+    items: list[ContentItem],
+    now: datetime,
+) -> Digest:
+    digest = Digest(platform=platform, channel=channel, created_at=now)
+    session.add(digest)
+    await session.flush()
+    assert digest.id is not None
+    for position, item in enumerate(items, start=1):
+        assert item.id is not None
+        session.add(DigestEntry(digest_id=digest.id, position=position, item_id=item.id))
+    await session.flush()
+    return digest
+
+
+async def latest(session: AsyncSession, *, platform: str) -> Digest | None:
+    result = await session.exec(
+        select(Digest)
+        .where(Digest.platform == platform)
+        .order_by(col(Digest.created_at).desc(), col(Digest.id).desc())
+        .limit(1)
+    )
+    return result.first()
+
+
+async def item_at(session: AsyncSession, *, digest_id: int, position: int) -> int:
+    """The item id numbered `position` in a digest; `NotFound` if there is no such number."""
+    entry = await session.get(DigestEntry, (digest_id, position))
+    if entry is None:
+        count = len(
+            (await session.exec(select(DigestEntry).where(DigestEntry.digest_id == digest_id))).all()
+        )
+        raise NotFound("claims.error_number", number=position, count=count)
+    return entry.item_id

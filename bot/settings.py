@@ -1,0 +1,112 @@
+"""One settings object, built once by the entry point and passed down (never read at import)."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///ambassador.db"
+Locale = Literal["en", "fr"]
+
+_DIGEST_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _split_ids(value: object) -> object:
+    """Accept `A,B , C` from the environment as a list of ids."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every configuration name of the product (README documents each, with its default)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, alias="DATABASE_URL")
+
+    slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+
+    microsoft_app_id: str | None = Field(None, alias="MICROSOFT_APP_ID")
+    microsoft_app_password: SecretStr | None = Field(None, alias="MICROSOFT_APP_PASSWORD")
+    microsoft_app_tenant_id: str | None = Field(None, alias="MICROSOFT_APP_TENANT_ID")
+    microsoft_app_type: str = Field("MultiTenant", alias="MICROSOFT_APP_TYPE")
+
+    openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
+    llm_model: str = Field("gpt-4o-mini", alias="AMBASSADOR_LLM_MODEL")
+
+    port: int = Field(3000, alias="AMBASSADOR_PORT", ge=0, le=65535)
+    timezone: str = Field("Europe/Paris", alias="AMBASSADOR_TIMEZONE")
+    digest_time: str = Field("09:00", alias="AMBASSADOR_DIGEST_TIME")
+    digest_channel: str | None = Field(None, alias="AMBASSADOR_DIGEST_CHANNEL")
+    digest_size: int = Field(5, alias="AMBASSADOR_DIGEST_SIZE", ge=1, le=10)
+    admins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="AMBASSADOR_ADMINS")
+    managers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, alias="AMBASSADOR_MANAGERS"
+    )
+    locale: Locale = Field("en", alias="AMBASSADOR_LOCALE")
+    company: str = Field("ACME", alias="AMBASSADOR_COMPANY", min_length=1, max_length=100)
+    min_group: int = Field(5, alias="AMBASSADOR_MIN_GROUP", ge=1)
+
+    _split_admins = field_validator("admins", "managers", mode="before")(_split_ids)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("digest_time")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        if not _DIGEST_TIME.match(value.strip()):
+            raise ValueError("expected HH:MM, for example 09:00")
+        return value.strip()
+
+    @field_validator("locale", mode="before")
+    @classmethod
+    def _lower_locale(cls, value: object) -> object:
+        return value.strip().lower()[:2] if isinstance(value, str) else value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The programme's time zone (digest time, week boundaries)."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def digest_at(self) -> time:
+        hours, minutes = self.digest_time.split(":")
+        return time(int(hours), int(minutes))
+
+    @property
+    def chat_platforms(self) -> list[str]:
+        """The chat platforms whose credentials are configured."""
+        platforms = []
+        if self.slack_bot_token:
+            platforms.append("slack")
+        if self.microsoft_app_id:
+            platforms.append("teams")
+        return platforms
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file behind the database URL, if it is one."""
+        prefix = "sqlite:///"
+        url = self.database_url.replace("sqlite+aiosqlite:///", prefix)
+        if url.startswith(prefix) and url != prefix + ":memory:":
+            return Path(url[len(prefix) :])
+        return None

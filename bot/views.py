@@ -1,0 +1,173 @@
+"""Messages the core sends, built from the neutral blocks. Handlers decide; views word it."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from bot.i18n import Translator
+from bot.messages import (
+    Actions,
+    Anchor,
+    Audience,
+    Block,
+    Button,
+    Confirm,
+    DigestItem,
+    Heading,
+    LinkButton,
+    Message,
+    Note,
+    Paragraph,
+    Quote,
+)
+from storage.models import ContentItem, Draft
+
+KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟")
+
+
+def linkedin_share_url(url: str) -> str:
+    return "https://www.linkedin.com/sharing/share-offsite/?url=" + quote(url, safe="")
+
+
+def x_share_url(text: str) -> str:
+    return "https://x.com/intent/tweet?text=" + quote(text, safe="")
+
+
+def charter_reminder(t: Translator) -> Note:
+    return Note(t("charter.reminder"))
+
+
+def digest(
+    t: Translator,
+    items: list[ContentItem],
+    *,
+    anchor: Anchor | None,
+    audience: Audience = Audience.CHANNEL,
+    preview: bool = False,
+) -> Message:
+    blocks: list[Block] = [Heading(t("digest.heading"))]
+    if preview:
+        blocks.append(Note(t("digest.preview_note")))
+    for number, item in enumerate(items, start=1):
+        assert item.id is not None
+        blocks.append(
+            DigestItem(
+                number=number,
+                title=item.title,
+                url=item.url,
+                summary=item.summary,
+                buttons=(Button(t("digest.claim", number=number), "claim_item", (str(item.id),)),),
+            )
+        )
+    blocks.append(Paragraph(t("digest.how", last=KEYCAPS[len(items) - 1])))
+    blocks.append(Note(t("digest.footer")))
+    blocks.append(
+        Actions(
+            (
+                Button(t("digest.join"), "join", style="primary"),
+                Button(t("digest.charter"), "charter"),
+            )
+        )
+    )
+    return Message(t("digest.text", count=len(items)), tuple(blocks), audience, anchor)
+
+
+def join_prompt(
+    t: Translator, *, charter_version: int, charter_summary: str, company: str, pending: int | None
+) -> Message:
+    pending_arg = str(pending) if pending is not None else ""
+    blocks: list[Block] = [
+        Heading(t("join.heading")),
+        Paragraph(t("join.intro", company=company)),
+        Quote(charter_summary, label=t("join.charter_label", version=charter_version)),
+        Paragraph(t("join.statement", company=company)),
+    ]
+    if pending is not None:
+        blocks.append(Note(t("join.pending")))
+    blocks.append(
+        Actions(
+            (
+                Button(t("join.agree"), "agree", (str(charter_version), pending_arg), "primary"),
+                Button(t("join.decline"), "decline"),
+                Button(t("join.read_charter"), "charter"),
+            )
+        )
+    )
+    return Message(t("join.text"), tuple(blocks))
+
+
+def ack_prompt(t: Translator, *, version: int, text: str, pending: int | None) -> Message:
+    pending_arg = str(pending) if pending is not None else ""
+    return Message(
+        t("charter.ack_text", version=version),
+        (
+            Heading(t("charter.ack_heading", version=version)),
+            Quote(text),
+            Paragraph(t("charter.ack_intro")),
+            Actions((Button(t("charter.ack"), "ack", (str(version), pending_arg), "primary"),)),
+        ),
+    )
+
+
+def draft_message(
+    t: Translator, *, item: ContentItem, draft: Draft, claim_id: int, notes: tuple[str, ...] = ()
+) -> Message:
+    version = (
+        t("draft.version", version=draft.version) if draft.version > 1 else t("draft.first")
+    )
+    blocks: list[Block] = [Heading(t("draft.heading", title=item.title))]
+    blocks.extend(Paragraph(t(note)) for note in notes)
+    blocks += [
+        Paragraph(t("draft.make_it_yours")),
+        Quote(draft.linkedin, label=t("draft.linkedin_label")),
+        Quote(draft.x, label=t("draft.x_label")),
+        Actions(
+            (
+                LinkButton(t("draft.share_linkedin"), linkedin_share_url(item.url)),
+                LinkButton(t("draft.share_x"), x_share_url(draft.x)),
+                Button(t("draft.new_version"), "new_version", (str(claim_id),)),
+                Button(t("draft.shared"), "shared_claim", (str(claim_id),)),
+                Button(t("draft.write_myself"), "write_myself", (str(claim_id),)),
+            )
+        ),
+        Note(t("draft.revise_hint") + " " + version),
+        charter_reminder(t),
+    ]
+    return Message(
+        t("draft.text", title=item.title), tuple(blocks), Audience.DIRECT, Anchor("claim", claim_id)
+    )
+
+
+def write_myself(t: Translator, *, item: ContentItem, company: str, claim_id: int) -> Message:
+    disclosure = t("draft.disclosure", company=company)
+    return Message(
+        t("draft.myself_text"),
+        (
+            Paragraph(t("draft.myself", disclosure=disclosure)),
+            Actions(
+                (
+                    LinkButton(t("draft.share_linkedin"), linkedin_share_url(item.url)),
+                    LinkButton(t("draft.share_x"), x_share_url(f"{item.url} {disclosure}")),
+                    Button(t("draft.shared"), "shared_claim", (str(claim_id),)),
+                )
+            ),
+            charter_reminder(t),
+        ),
+        Audience.DIRECT,
+        Anchor("claim", claim_id),
+    )
+
+
+def forget_button(t: Translator) -> Button:
+    """For home tabs and cards: erasure behind a confirmation dialog."""
+    return Button(
+        t("privacy.forget_button"),
+        "forget",
+        style="danger",
+        confirm=Confirm(
+            t("privacy.confirm_title"),
+            t("privacy.confirm_text"),
+            t("privacy.confirm_yes"),
+            t("privacy.confirm_no"),
+        ),
+    )

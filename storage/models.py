@@ -1,0 +1,188 @@
+"""The tables. Times are UTC and timezone-aware; nothing here knows a chat platform's payloads.
+
+Privacy by construction: a person has a row only once they join; statistics count anonymous
+`ActivityEvent`s so that erasing someone never rewrites history; the consent ledger keeps a
+salted hash of who acted, so erasure can replace the name without breaking the chain.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _utc(nullable: bool = False) -> Column[datetime]:
+    return Column(UTCDateTime(), nullable=nullable)
+
+
+class Person(SQLModel, table=True):
+    """Someone who joined the programme (or joined and left). Erased by `forget`."""
+
+    __tablename__ = "person"
+    __table_args__ = (UniqueConstraint("platform", "user_id", name="uq_person_identity"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    user_id: str = Field(max_length=128)
+    language: str | None = Field(default=None, max_length=8)
+    member: bool = False
+    joined_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    charter_version: int | None = None  # the last version they acknowledged
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class RoleGrant(SQLModel, table=True):
+    """A manager or admin role given in chat (roles from settings are not stored)."""
+
+    __tablename__ = "role_grant"
+    __table_args__ = (UniqueConstraint("platform", "user_id", "role", name="uq_role_grant"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    user_id: str = Field(max_length=128)
+    role: str = Field(max_length=16)
+    granted_at: datetime = Field(sa_column=_utc())
+
+
+class ContentItem(SQLModel, table=True):
+    """Shareable company content. `url_key` is the URL while the item is live, NULL once
+    removed, so the database itself refuses two live items with one URL."""
+
+    __tablename__ = "content_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2048)
+    url_key: str | None = Field(default=None, max_length=2048, unique=True)
+    title: str = Field(max_length=300)
+    summary: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    expires_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    created_at: datetime = Field(sa_column=_utc())
+    removed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class CharterVersion(SQLModel, table=True):
+    __tablename__ = "charter_version"
+
+    version: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class Digest(SQLModel, table=True):
+    """A digest as posted; `claim N` and keycap reactions resolve against its entries."""
+
+    __tablename__ = "digest"
+    __table_args__ = (Index("ix_digest_platform_created", "platform", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    channel: str | None = Field(default=None, max_length=128)
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class DigestEntry(SQLModel, table=True):
+    __tablename__ = "digest_entry"
+
+    digest_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("digest.id", ondelete="CASCADE"), primary_key=True)
+    )
+    position: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    item_id: int = Field(foreign_key="content_item.id")
+
+
+class Claim(SQLModel, table=True):
+    """One person's claim of one item: at most one, whatever the retries."""
+
+    __tablename__ = "claim"
+    __table_args__ = (UniqueConstraint("item_id", "person_id", name="uq_claim_item_person"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="content_item.id", index=True)
+    person_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False)
+    )
+    created_at: datetime = Field(sa_column=_utc())
+    shared_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    self_written: bool = False
+
+
+class Draft(SQLModel, table=True):
+    """Every version of a claim's drafts is kept; the newest is the one shown."""
+
+    __tablename__ = "draft"
+    __table_args__ = (UniqueConstraint("claim_id", "version", name="uq_draft_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("claim.id", ondelete="CASCADE"), nullable=False)
+    )
+    version: int
+    language: str = Field(max_length=8)
+    linkedin: str = Field(sa_column=Column(Text, nullable=False))
+    x: str = Field(sa_column=Column(Text, nullable=False))
+    variant: str = Field(max_length=64)
+    instruction: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class ConsentEntry(SQLModel, table=True):
+    """The append-only, hash-chained consent ledger (join, leave, charter_ack, erase)."""
+
+    __tablename__ = "consent_entry"
+
+    seq: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    at: datetime = Field(sa_column=_utc())
+    platform: str = Field(max_length=16)
+    user: str = Field(max_length=128)
+    subject_hash: str = Field(max_length=64, index=True)
+    action: str = Field(max_length=16)
+    charter_version: int | None = None
+    statement: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class LedgerSubject(SQLModel, table=True):
+    """The salt behind a person's `subject_hash`; deleted on erasure, so the pseudonym
+    cannot be turned back into a name by hashing a list of user ids."""
+
+    __tablename__ = "ledger_subject"
+
+    platform: str = Field(primary_key=True, max_length=16)
+    user_id: str = Field(primary_key=True, max_length=128)
+    salt: str = Field(max_length=64)
+
+
+class LedgerHead(SQLModel, table=True):
+    """The last entry's number and hash: makes deleting the newest entries evident, and
+    serialises appends (its row is locked while one is written)."""
+
+    __tablename__ = "ledger_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(max_length=64)
+
+
+class ActivityEvent(SQLModel, table=True):
+    """An anonymous count for the weekly figures: a claim, a draft or a self-reported share."""
+
+    __tablename__ = "activity_event"
+    __table_args__ = (Index("ix_activity_kind_at", "kind", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    at: datetime = Field(sa_column=_utc())
+
+
+class ProgrammeState(SQLModel, table=True):
+    """Small programme-wide settings changed from chat (paused, digest channel…)."""
+
+    __tablename__ = "programme_state"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_column=Column(Text, nullable=False))
