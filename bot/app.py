@@ -51,7 +51,7 @@ class Ambassador:
         try:
             async with self.database.transaction() as session:
                 person = await people.find(session, command.actor)
-                t = self.translator(command.actor.language or (person and person.language))
+                t = self.translator(command.actor.language or (person.language if person else None))
                 roles = await people.roles_of(session, self.settings, command.actor)
                 ctx = Context(
                     session=session,

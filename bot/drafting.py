@@ -80,20 +80,24 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-_RULES: tuple[tuple[re.Pattern[str], dict[str, object]], ...] = tuple(
-    (re.compile(pattern), effect)
-    for pattern, effect in (
-        (r"\b(in|into|to) french\b|\ben francais\b|^francais$|^french$", {"language": "fr"}),
-        (r"\b(in|into|to) english\b|\ben anglais\b|^anglais$|^english$", {"language": "en"}),
-        (r"\bshort(er)?\b|\bbrief(er)?\b|\bconcise\b|\bcourt\b|\bplus court|\braccourci", {"length": -1}),
-        (r"\blong(er)?\b|\bmore detail|\bplus long|\bdevelopp", {"length": 1}),
-        (r"\bcasual\b|\brelaxed\b|\bfriendl|\bdecontract|\bmoins formel|\bdetendu", {"tone": "casual"}),
-        (r"\bformal\b|\bprofessional\b|\bformel\b|\bprofessionnel", {"tone": "formal"}),
-        (r"\bno hashtags?\b|\bwithout hashtags?\b|\bsans hashtags?\b", {"hashtags": False}),
-        (r"\bhashtags?\b", {"hashtags": True}),
-        (r"\b(another|different|new) (version|one|angle)\b|\bautre (version|angle)\b", {}),
-    )
+_RULE_TEXT: tuple[tuple[str, dict[str, object]], ...] = (
+    (r"\b(in|into|to) french\b|\ben francais\b|^francais$|^french$", {"language": "fr"}),
+    (r"\b(in|into|to) english\b|\ben anglais\b|^anglais$|^english$", {"language": "en"}),
+    (
+        r"\bshort(er)?\b|\bbrief(er)?\b|\bconcise\b|\bcourt\b|\bplus court|\braccourci",
+        {"length": -1},
+    ),
+    (r"\blong(er)?\b|\bmore detail|\bplus long|\bdevelopp", {"length": 1}),
+    (
+        r"\bcasual\b|\brelaxed\b|\bfriendl|\bdecontract|\bmoins formel|\bdetendu",
+        {"tone": "casual"},
+    ),
+    (r"\bformal\b|\bprofessional\b|\bformel\b|\bprofessionnel", {"tone": "formal"}),
+    (r"\bno hashtags?\b|\bwithout hashtags?\b|\bsans hashtags?\b", {"hashtags": False}),
+    (r"\bhashtags?\b", {"hashtags": True}),
+    (r"\b(another|different|new) (version|one|angle)\b|\bautre (version|angle)\b", {}),
 )
+_RULES = tuple((re.compile(pattern), effect) for pattern, effect in _RULE_TEXT)
 _TEAM = re.compile(
     r"\b(?:mention|tag|thank|cite[rz]?|mentionne[rz]?|remercie[rz]?)\s+"
     r"(?:my|our|mon|notre)\s+(?:team|equipe)\b[\s:,-]*(?P<name>.*)$"

@@ -112,9 +112,7 @@ def ack_prompt(t: Translator, *, version: int, text: str, pending: int | None) -
 def draft_message(
     t: Translator, *, item: ContentItem, draft: Draft, claim_id: int, notes: tuple[str, ...] = ()
 ) -> Message:
-    version = (
-        t("draft.version", version=draft.version) if draft.version > 1 else t("draft.first")
-    )
+    version = t("draft.version", version=draft.version) if draft.version > 1 else t("draft.first")
     blocks: list[Block] = [Heading(t("draft.heading", title=item.title))]
     blocks.extend(Paragraph(t(note)) for note in notes)
     blocks += [

@@ -19,7 +19,7 @@ SQLITE_BUSY_MS = 10_000
 def _url(raw: str) -> URL:
     try:
         url = make_url(raw)
-    except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises several kinds for a bad URL
+    except Exception as exc:
         raise ConfigurationError("error.database_url", url=raw) from exc
     if url.get_backend_name() not in {"sqlite", "postgresql"}:
         raise ConfigurationError("error.database_url", url=raw)

@@ -66,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--format", choices=("table", "json", "csv"), default="table")
 
     consent = sub.add_parser("consent", help="the consent ledger")
-    consent_sub = consent.add_subparsers(dest="consent_command", required=True, parser_class=_Parser)
+    consent_sub = consent.add_subparsers(
+        dest="consent_command", required=True, parser_class=_Parser
+    )
     export = consent_sub.add_parser("export", help="print every ledger entry")
     export.add_argument("--format", choices=("json", "csv"), default="json")
     consent_sub.add_parser("verify", help="check the hash chain; exit 1 at the first bad entry")
@@ -98,7 +100,9 @@ def _weeks(value: str) -> int:
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.chat_platforms:
-        raise ConfigurationError("cli.platform_not_built", platforms=", ".join(settings.chat_platforms))
+        raise ConfigurationError(
+            "cli.platform_not_built", platforms=", ".join(settings.chat_platforms)
+        )
     return await _console(settings, args, user="you", script=None)
 
 
@@ -107,13 +111,18 @@ async def _console(
 ) -> int:
     migrate.upgrade(settings.database_url)
     app = create_app(settings)
-    session = ConsoleSession(app, sys.stdout, user=user, echo=script is not None or not sys.stdin.isatty())
+    terminal = script is None and sys.stdin.isatty() and sys.stdout.isatty()
+    session = ConsoleSession(
+        app, sys.stdout, user=user, echo=not terminal, width=96 if terminal else None
+    )
     try:
         if script is not None:
             try:
-                text = script.read_text(encoding="utf-8")
+                text = await asyncio.to_thread(script.read_text, encoding="utf-8")
             except OSError as exc:
-                raise ConfigurationError("cli.script", path=str(script), reason=exc.strerror or str(exc)) from exc
+                raise ConfigurationError(
+                    "cli.script", path=str(script), reason=exc.strerror or str(exc)
+                ) from exc
             await session.run(text.splitlines())
         else:
             if sys.stdin.isatty():
@@ -144,7 +153,9 @@ async def _stats(settings: Settings, args: argparse.Namespace) -> int:
     app = create_app(settings)
     try:
         async with app.database.transaction() as session:
-            weeks = await stats.weekly(session, weeks=args.weeks, now=app.clock.now(), tz=settings.tz)
+            weeks = await stats.weekly(
+                session, weeks=args.weeks, now=app.clock.now(), tz=settings.tz
+            )
     finally:
         await app.database.dispose()
     records = [week.as_record() for week in weeks]
@@ -159,7 +170,12 @@ async def _stats(settings: Settings, args: argparse.Namespace) -> int:
         rows = [[str(r["week_start"]), *(str(r[n]) for n in names)] for r in records]
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
         for row in [header, ["-" * w for w in widths], *rows]:
-            print("  ".join(cell.rjust(widths[i]) if i else cell.ljust(widths[i]) for i, cell in enumerate(row)))
+            print(
+                "  ".join(
+                    cell.rjust(widths[i]) if i else cell.ljust(widths[i])
+                    for i, cell in enumerate(row)
+                )
+            )
     return 0
 
 
@@ -202,10 +218,17 @@ async def _content(settings: Settings, args: argparse.Namespace) -> int:
     t = Translator(settings.locale)
     try:
         now = app.clock.now()
-        expires = content.parse_expiry(args.expires, tz=settings.tz, now=now) if args.expires else None
+        expires = (
+            content.parse_expiry(args.expires, tz=settings.tz, now=now) if args.expires else None
+        )
         async with app.database.transaction() as session:
             item = await content.add(
-                session, url=args.url, title=args.title, summary=args.summary, expires_at=expires, now=now
+                session,
+                url=args.url,
+                title=args.title,
+                summary=args.summary,
+                expires_at=expires,
+                now=now,
             )
     finally:
         await app.database.dispose()
@@ -226,9 +249,13 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
             if not items:
                 raise AmbassadorError("digest.empty")
             if args.preview:
-                message = digest_view(t, items, anchor=None, audience=Audience.REQUESTER, preview=True)
+                message = digest_view(
+                    t, items, anchor=None, audience=Audience.REQUESTER, preview=True
+                )
             else:
-                record = await digests.record(session, platform="console", channel=None, items=items, now=now)
+                record = await digests.record(
+                    session, platform="console", channel=None, items=items, now=now
+                )
                 assert record.id is not None
                 message = digest_view(t, items, anchor=Anchor("digest", record.id))
     finally:
@@ -279,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(t("cli.database", reason=str(exc.orig).strip().splitlines()[0][:200]))
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # noqa: BLE001 - the CLI's one global handler
+    except Exception as exc:
         log.debug("internal error", exc_info=True)
         return _fail(t("cli.internal", kind=type(exc).__name__))
 

@@ -123,10 +123,14 @@ def find_button(buttons: list[AnyButton], wanted: str) -> AnyButton | None:
     return None
 
 
-def _wrap(text: str, indent: str) -> list[str]:
+def _wrap(text: str, indent: str, width: int | None) -> list[str]:
+    """Wrap for a terminal; piped output keeps one line per paragraph (easy to grep)."""
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
-        wrapped = textwrap.wrap(paragraph, 96, initial_indent=indent, subsequent_indent=indent)
+        if width is None:
+            lines.append((indent + paragraph).rstrip() or indent.rstrip())
+            continue
+        wrapped = textwrap.wrap(paragraph, width, initial_indent=indent, subsequent_indent=indent)
         lines.extend(wrapped or [indent.rstrip()])
     return lines
 
@@ -144,12 +148,15 @@ def _buttons(buttons: tuple[AnyButton, ...], start: int, t: Translator) -> list[
 def _table(table: Table) -> list[str]:
     rows = [table.columns, *table.rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(table.columns))]
-    out = ["  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    out = [
+        "  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+        for row in rows
+    ]
     out.insert(1, "  " + "  ".join("-" * w for w in widths))
     return out
 
 
-def render(message: Message, t: Translator, *, recipient: str) -> str:
+def render(message: Message, t: Translator, *, recipient: str, width: int | None = None) -> str:
     """A message as readable text, buttons numbered in reading order."""
     where = {
         Audience.REQUESTER: t("console.to_you"),
@@ -163,19 +170,19 @@ def render(message: Message, t: Translator, *, recipient: str) -> str:
         if isinstance(block, Heading):
             lines.append(f"** {block.text} **")
         elif isinstance(block, Paragraph):
-            lines.extend(_wrap(block.text, ""))
+            lines.extend(_wrap(block.text, "", width))
         elif isinstance(block, Note):
-            lines.extend(_wrap(block.text, "  · "))
+            lines.extend(_wrap(block.text, "  · ", width))
         elif isinstance(block, Quote):
             if block.label:
                 lines.append(f"▸ {block.label}")
-            lines.extend(_wrap(block.text, "  │ "))
+            lines.extend(_wrap(block.text, "  │ ", width))
         elif isinstance(block, DigestItem):
             keycap = KEYCAPS[block.number - 1] if block.number <= len(KEYCAPS) else block.number
             lines.append(f"{keycap} {block.title}")
             lines.append(f"   {block.url}")
             if block.summary:
-                lines.extend(_wrap(block.summary, "   "))
+                lines.extend(_wrap(block.summary, "   ", width))
             lines.extend(_buttons(block.buttons, number, t))
             number += len(block.buttons)
         elif isinstance(block, Actions):

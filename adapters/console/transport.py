@@ -46,11 +46,18 @@ class ConsoleSession:
     """One console conversation with the core; `feed` takes one input line."""
 
     def __init__(
-        self, core: Ambassador, out: TextIO, *, user: str = "you", echo: bool = False
+        self,
+        core: Ambassador,
+        out: TextIO,
+        *,
+        user: str = "you",
+        echo: bool = False,
+        width: int | None = None,
     ) -> None:
         self.core = core
         self.out = out
         self.echo = echo
+        self.width = width
         self.actor = Actor(PLATFORM, user)
         self.shown: list[_Shown] = []
         self.latest_digest: Anchor | None = None
@@ -80,7 +87,7 @@ class ConsoleSession:
             await self._dispatch(raw)
         except AmbassadorError as error:
             self.out.write(self.t(error.key, **error.params) + "\n\n")
-        except Exception:  # noqa: BLE001 - the adapter's one global handler: log, answer briefly
+        except Exception:
             log.exception("console line failed")
             self._notice("console.internal")
 
@@ -107,19 +114,25 @@ class ConsoleSession:
             case Unknown():
                 self._notice("console.unknown")
 
-    def _latest_for_me(self) -> Message | None:
-        for shown in reversed(self.shown):
-            if shown.recipient in (None, self.actor.user_id):
-                return shown.message
-        return None
+    def _visible(self) -> list[Message]:
+        """Messages this person was shown, newest first."""
+        return [
+            shown.message
+            for shown in reversed(self.shown)
+            if shown.recipient in (None, self.actor.user_id)
+        ]
 
     async def _click(self, label: str) -> None:
-        message = self._latest_for_me()
-        buttons = message.buttons() if message else []
-        if not buttons:
+        """Press a button in the newest message that has one matching, as a person
+        scrolling up would; `click N` counts in the newest message with buttons."""
+        with_buttons = [m for m in self._visible() if m.buttons()]
+        if not with_buttons:
             self._notice("console.no_buttons")
             return
-        button = find_button(buttons, label)
+        candidates = with_buttons[:1] if label.isdigit() else with_buttons
+        button = next(
+            (found for m in candidates if (found := find_button(m.buttons(), label))), None
+        )
         if button is None:
             self._notice("console.no_button", label=label)
         elif isinstance(button, LinkButton):
@@ -162,4 +175,4 @@ class ConsoleSession:
             if message.anchor is not None and message.anchor.kind == "claim":
                 self.latest_draft[user] = message.anchor
             t = self.t if not everyone else self.core.translator(None)
-            self.out.write(render(message, t, recipient=user) + "\n\n")
+            self.out.write(render(message, t, recipient=user, width=self.width) + "\n\n")

@@ -38,7 +38,11 @@ async def show_stats(ctx: Context, command: Command) -> Reply:
         for week in figures
     )
     heading = ctx.t("stats.heading", weeks=weeks)
-    blocks = (Heading(heading), Table(columns, rows), Note(ctx.t("stats.note", min=ctx.settings.min_group)))
+    blocks = (
+        Heading(heading),
+        Table(columns, rows),
+        Note(ctx.t("stats.note", min=ctx.settings.min_group)),
+    )
     return Reply((Message(heading, blocks),))
 
 

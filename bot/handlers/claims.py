@@ -7,6 +7,7 @@ from bot.context import Context
 from bot.drafting import is_sensitive, parse_instruction
 from bot.errors import NotFound, Paused, UsageError
 from bot.handlers.args import number
+from bot.handlers.prompts import prompt_ack, prompt_join
 from bot.messages import Audience, Message, Paragraph, Reply
 from bot.router import Router
 from bot.services import charter, content, digests, drafts, state, stats
@@ -23,14 +24,14 @@ async def _ensure_active(ctx: Context) -> None:
 
 async def claim_item(ctx: Context, item_id: int) -> Reply:
     """The one claim path: buttons, `claim N`, reactions and thread mentions end here."""
-    from bot.handlers.membership import prompt_ack, prompt_join
-
     await _ensure_active(ctx)
     item = await content.get_live(ctx.session, item_id, ctx.now)
     if not ctx.is_member():
         return await prompt_join(ctx, item_id)
     person = ctx.person
-    assert person is not None and person.id is not None and item.id is not None
+    assert person is not None
+    assert person.id is not None
+    assert item.id is not None
     if person.charter_version != await charter.current_version(ctx.session):
         return await prompt_ack(ctx, item_id)
     claim, created = await drafts.create_claim(
@@ -53,7 +54,9 @@ async def claim_item(ctx: Context, item_id: int) -> Reply:
         notes = result.notes
     key = "claims.claimed" if created else "claims.already"
     ack = Reply.say(ctx.t(key, title=item.title))
-    return ack + Reply((draft_message(ctx.t, item=item, draft=draft, claim_id=claim.id, notes=notes),))
+    return ack + Reply(
+        (draft_message(ctx.t, item=item, draft=draft, claim_id=claim.id, notes=notes),)
+    )
 
 
 async def claim(ctx: Context, command: Command) -> Reply:
@@ -114,7 +117,8 @@ async def _revise(ctx: Context, own: Claim, instruction: str | None) -> Reply:
     if instruction and is_sensitive(instruction):
         return Reply((_refusal(ctx),))
     item = await ctx.session.get(ContentItem, own.item_id)
-    assert item is not None and own.id is not None
+    assert item is not None
+    assert own.id is not None
     if not content.is_live(item, ctx.now):
         raise NotFound("content.error_gone", id=item.id)
     draft, result = await drafts.next_draft(
@@ -157,9 +161,7 @@ async def myself(ctx: Context, command: Command) -> Reply:
     assert own.id is not None
     own.self_written = True
     ctx.session.add(own)
-    return Reply(
-        (write_myself(ctx.t, item=item, company=ctx.settings.company, claim_id=own.id),)
-    )
+    return Reply((write_myself(ctx.t, item=item, company=ctx.settings.company, claim_id=own.id),))
 
 
 async def _mark_shared(ctx: Context, own: Claim, item: ContentItem) -> Reply:
@@ -201,5 +203,3 @@ def register(router: Router) -> None:
     router.add("new_version", new_version, listed=False)
     router.add("write_myself", myself, listed=False)
     router.add("shared_claim", shared_button, listed=False)
-
-

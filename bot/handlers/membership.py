@@ -8,41 +8,18 @@ from bot.commands import Command
 from bot.context import Context
 from bot.errors import Conflict, Forbidden
 from bot.handlers.args import number, optional_item
+from bot.handlers.claims import claim_item
+from bot.handlers.prompts import prompt_ack, prompt_join
 from bot.messages import Actions, Button, Heading, Message, Note, Quote, Reply
 from bot.router import Router
 from bot.services import charter, ledger, people
-from bot.views import ack_prompt, join_prompt
 
 _SET = re.compile(r"set\s+(.*)\Z", re.IGNORECASE | re.DOTALL)
 
 
 async def _complete_pending(ctx: Context, pending: int | None) -> Reply:
     """Finish the claim that sent the person through the join or charter step."""
-    if pending is None:
-        return Reply()
-    from bot.handlers.claims import claim_item  # claims builds on membership
-
-    return await claim_item(ctx, pending)
-
-
-async def prompt_join(ctx: Context, pending: int | None) -> Reply:
-    current = await charter.current(ctx.session, ctx.t)
-    return Reply(
-        (
-            join_prompt(
-                ctx.t,
-                charter_version=current.version,
-                charter_summary=charter.summary(current.text),
-                company=ctx.settings.company,
-                pending=pending,
-            ),
-        )
-    )
-
-
-async def prompt_ack(ctx: Context, pending: int | None) -> Reply:
-    current = await charter.current(ctx.session, ctx.t)
-    return Reply((ack_prompt(ctx.t, version=current.version, text=current.text, pending=pending),))
+    return await claim_item(ctx, pending) if pending is not None else Reply()
 
 
 async def join(ctx: Context, command: Command) -> Reply:

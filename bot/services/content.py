@@ -147,7 +147,9 @@ async def get_live(session: AsyncSession, item_id: int, now: datetime) -> Conten
     return item
 
 
-async def live(session: AsyncSession, *, now: datetime, limit: int | None = None) -> list[ContentItem]:
+async def live(
+    session: AsyncSession, *, now: datetime, limit: int | None = None
+) -> list[ContentItem]:
     """Items that may appear in a digest, newest first."""
     query = (
         select(ContentItem)

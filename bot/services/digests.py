@@ -50,7 +50,9 @@ async def item_at(session: AsyncSession, *, digest_id: int, position: int) -> in
     entry = await session.get(DigestEntry, (digest_id, position))
     if entry is None:
         count = len(
-            (await session.exec(select(DigestEntry).where(DigestEntry.digest_id == digest_id))).all()
+            (
+                await session.exec(select(DigestEntry).where(DigestEntry.digest_id == digest_id))
+            ).all()
         )
         raise NotFound("claims.error_number", number=position, count=count)
     return entry.item_id

@@ -54,7 +54,9 @@ async def latest(session: AsyncSession, claim_id: int) -> Draft | None:
     return drafts[-1] if drafts else None
 
 
-async def _taken_by_others(session: AsyncSession, *, item_id: int, claim_id: int) -> tuple[str, ...]:
+async def _taken_by_others(
+    session: AsyncSession, *, item_id: int, claim_id: int
+) -> tuple[str, ...]:
     result = await session.exec(
         select(Draft.variant)
         .join(Claim, col(Claim.id) == col(Draft.claim_id))
@@ -86,7 +88,8 @@ async def next_draft(
     now: datetime,
 ) -> tuple[Draft, DraftResult]:
     """Write the claim's next draft version (the first one when there is none)."""
-    assert claim.id is not None and item.id is not None
+    assert claim.id is not None
+    assert item.id is not None
     history = await versions(session, claim.id)
     style = style_of(history, language, instruction)
     request = DraftRequest(

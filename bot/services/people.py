@@ -86,7 +86,10 @@ async def role_holders(
     session: AsyncSession, settings: Settings, platform: str
 ) -> dict[str, list[str]]:
     """Who holds each role on this platform: settings first, then chat grants."""
-    holders: dict[str, list[str]] = {"admin": list(settings.admins), "manager": list(settings.managers)}
+    holders: dict[str, list[str]] = {
+        "admin": list(settings.admins),
+        "manager": list(settings.managers),
+    }
     result = await session.exec(
         select(RoleGrant).where(RoleGrant.platform == platform).order_by(col(RoleGrant.id))
     )

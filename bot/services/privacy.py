@@ -97,7 +97,9 @@ async def erase(session: AsyncSession, actor: Actor, *, now: datetime) -> Erased
         )
         if claim_ids:
             drafts = len(
-                (await session.exec(select(Draft.id).where(col(Draft.claim_id).in_(claim_ids)))).all()
+                (
+                    await session.exec(select(Draft.id).where(col(Draft.claim_id).in_(claim_ids)))
+                ).all()
             )
             await session.exec(delete(Draft).where(col(Draft.claim_id).in_(claim_ids)))
             await session.exec(delete(Claim).where(col(Claim.id).in_(claim_ids)))

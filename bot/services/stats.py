@@ -47,9 +47,7 @@ def _bounds(start: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return begin, end
 
 
-async def weekly(
-    session: AsyncSession, *, weeks: int, now: datetime, tz: ZoneInfo
-) -> list[Week]:
+async def weekly(session: AsyncSession, *, weeks: int, now: datetime, tz: ZoneInfo) -> list[Week]:
     """The last `weeks` weeks, oldest first, the current (partial) week last."""
     weeks = max(1, min(weeks, MAX_WEEKS))
     last = week_start(now, tz)
@@ -57,7 +55,12 @@ async def weekly(
 
     ledger = (
         await session.exec(
-            select(ConsentEntry.at, ConsentEntry.platform, ConsentEntry.subject_hash, ConsentEntry.action)
+            select(
+                ConsentEntry.at,
+                ConsentEntry.platform,
+                ConsentEntry.subject_hash,
+                ConsentEntry.action,
+            )
             .where(col(ConsentEntry.action).in_(("join", "leave", "erase")))
             .order_by(col(ConsentEntry.seq))
         )
