@@ -9,6 +9,7 @@ LinkedIn × X gives several hundred per language).
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import unicodedata
@@ -171,76 +172,99 @@ def _clip(text: str, limit: int) -> str:
 
 
 class TemplateDrafter:
-    """Drafts from catalog fragments; `rng` breaks ties so tests can fix it."""
+    """Drafts from catalog fragments; `rng` breaks ties so tests can fix it.
+
+    A variant key names the fragments used: `lang.tone.L<open>-<bridge>-<close>.X<open>-
+    <close>-<layout>`. LinkedIn and X parts are chosen separately: each is a combination
+    nobody else holds for this item (while any is left: 8×6×6 LinkedIn and 8×8×2 X per
+    language and tone), made of the fragments used least so far.
+    """
 
     def __init__(self, rng: random.Random | None = None) -> None:
         self._rng = rng or random.Random()  # noqa: S311 - wording variety, not security
 
-    def _pick(self, t: Translator, style: Style, taken: set[str], own: set[str]) -> tuple[int, ...]:
-        sizes = (
-            len(t.choices(f"draft.linkedin_open_{style.tone}")),
-            len(t.choices("draft.linkedin_close")),
-            len(t.choices(f"draft.x_open_{style.tone}")),
-        )
-        parts_taken = [tuple(int(p) for p in v.split(".")[1:]) for v in taken | own]
+    def _choose(
+        self, sizes: tuple[int, ...], taken: list[tuple[int, ...]], own: set[tuple[int, ...]]
+    ) -> tuple[int, ...]:
+        """The unused combination whose fragments others used least (ties: at random)."""
+        used = set(taken) | own
+        usage = [dict.fromkeys(range(size), 0) for size in sizes]
+        for combo in taken:
+            for position, part in enumerate(combo):
+                if part in usage[position]:
+                    usage[position][part] += 1
         best: list[tuple[int, ...]] = []
-        best_score: tuple[int, int] | None = None
-        for a in range(sizes[0]):
-            for b in range(sizes[1]):
-                for c in range(sizes[2]):
-                    combo = (a, b, c)
-                    key = self._key(style, combo)
-                    if key in taken or key in own:
-                        continue
-                    overlap = sum(
-                        sum(x == y for x, y in zip(combo, other, strict=False))
-                        for other in parts_taken
-                    )
-                    max_shared = max(
-                        (sum(x == y for x, y in zip(combo, o, strict=False)) for o in parts_taken),
-                        default=0,
-                    )
-                    score = (max_shared, overlap)
-                    if best_score is None or score < best_score:
-                        best, best_score = [combo], score
-                    elif score == best_score:
-                        best.append(combo)
-        if not best:  # every combination is in use: reuse, still avoiding this member's own
-            best = [(self._rng.randrange(sizes[0]), self._rng.randrange(sizes[1]), 0)]
-        return self._rng.choice(best)
+        best_score: int | None = None
+        for combo in itertools.product(*(range(size) for size in sizes)):
+            if combo in used:
+                continue
+            score = sum(usage[position][part] for position, part in enumerate(combo))
+            if best_score is None or score < best_score:
+                best, best_score = [combo], score
+            elif score == best_score:
+                best.append(combo)
+        if not best:  # every combination is in use: repeat one, but not this member's own
+            best = [c for c in itertools.product(*(range(s) for s in sizes)) if c not in own]
+        return self._rng.choice(best or [tuple(0 for _ in sizes)])
 
     @staticmethod
-    def _key(style: Style, combo: tuple[int, ...]) -> str:
-        return f"{style.tone[0]}." + ".".join(str(part) for part in combo)
+    def _parse(variant: str, prefix: str) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        parts = variant.split(".")
+        if len(parts) != 4 or f"{parts[0]}.{parts[1]}" != prefix:
+            return None
+        try:
+            linkedin = tuple(int(p) for p in parts[2][1:].split("-"))
+            x = tuple(int(p) for p in parts[3][1:].split("-"))
+        except ValueError:
+            return None
+        return linkedin, x
 
     async def draft(self, request: DraftRequest) -> DraftResult:
         style = request.style
         t = Translator(style.language)
-        combo = self._pick(t, style, set(request.taken), set(request.own))
+        prefix = f"{style.language}.{style.tone}"
+        others = [p for v in request.taken if (p := self._parse(v, prefix))]
+        mine = [p for v in request.own if (p := self._parse(v, prefix))]
+        l_open = t.choices(f"draft.linkedin_open_{style.tone}")
+        l_bridge, l_close = t.choices("draft.linkedin_bridge"), t.choices("draft.linkedin_close")
+        x_open, x_close = t.choices(f"draft.x_open_{style.tone}"), t.choices("draft.x_close")
+        lc = self._choose(
+            (len(l_open), len(l_bridge), len(l_close)),
+            [o[0] for o in others],
+            {m[0] for m in mine},
+        )
+        xc = self._choose(
+            (len(x_open), len(x_close), 2), [o[1] for o in others], {m[1] for m in mine}
+        )
         fields = {"title": request.title, "company": request.company, "url": request.url}
-        opening = t.choices(f"draft.linkedin_open_{style.tone}")[combo[0]].format(**fields)
-        closing = t.choices("draft.linkedin_close")[combo[1]].format(**fields)
         disclosure = t("draft.disclosure", company=request.company)
         team_line = self._team_line(t, style)
         hashtags = self._hashtags(request.company) if style.hashtags else ""
 
-        paragraphs = [opening]
+        paragraphs = [l_open[lc[0]].format(**fields)]
         if request.summary and style.length >= 0:
             limit = 600 if style.length > 0 else 280
-            paragraphs.append(_clip(request.summary, limit))
+            paragraphs.append(l_bridge[lc[1]] + " " + _clip(request.summary, limit))
         if team_line:
             paragraphs.append(team_line)
-        if style.length >= 0:
-            paragraphs.append(closing)
+        paragraphs.append(l_close[lc[2]].format(**fields))
         if style.length > 0:
             paragraphs.append(t("draft.linkedin_invite"))
         paragraphs.append(request.url)
         paragraphs.append(" ".join(p for p in (disclosure, hashtags) if p))
         linkedin = _clip("\n\n".join(paragraphs), LINKEDIN_LIMIT)
 
-        x_open_template = t.choices(f"draft.x_open_{style.tone}")[combo[2]]
-        x = self._x_text(x_open_template, request, team_line, disclosure, hashtags)
-        return DraftResult(linkedin, x, self._key(style, combo), style.language)
+        x = self._x_text(
+            request,
+            opening=x_open[xc[0]],
+            closing=x_close[xc[1]],
+            layout=xc[2],
+            team=team_line,
+            disclosure=disclosure,
+            hashtags=hashtags,
+        )
+        variant = f"{prefix}.L{'-'.join(map(str, lc))}.X{'-'.join(map(str, xc))}"
+        return DraftResult(linkedin, x, variant, style.language)
 
     @staticmethod
     def _team_line(t: Translator, style: Style) -> str:
@@ -257,17 +281,27 @@ class TemplateDrafter:
 
     @staticmethod
     def _x_text(
-        template: str, request: DraftRequest, team: str, disclosure: str, hashtags: str
+        request: DraftRequest,
+        *,
+        opening: str,
+        closing: str,
+        layout: int,
+        team: str,
+        disclosure: str,
+        hashtags: str,
     ) -> str:
-        tail = " ".join(p for p in (request.url, disclosure, hashtags) if p)
+        """The X post within 280 (URL as 23): drop the team line, then shorten the title."""
         title = request.title
         while True:
-            head = template.format(title=title, company=request.company, url=request.url)
-            pieces = [head, team, tail] if request.style.length >= 0 else [head, tail]
+            head = opening.format(title=title, company=request.company, url=request.url)
+            if layout == 0:
+                pieces = [head, closing, team, request.url, disclosure, hashtags]
+            else:
+                pieces = [disclosure, head, closing, team, request.url, hashtags]
             text = " ".join(p for p in pieces if p)
             if x_length(text) <= X_LIMIT:
                 return text
-            if team and request.style.length >= 0:
+            if team:
                 team = ""
                 continue
             if len(title) <= 10:

@@ -37,9 +37,11 @@ def drafts_in(out: str) -> list[tuple[str, str]]:
         x = re.search(r"▸ X\n((?:  │.*\n?)+)", message)
         assert linkedin
         assert x
-        unquote = lambda block: " ".join(  # noqa: E731
-            line[4:].strip() for line in block.group(1).splitlines()
-        ).strip()
+        unquote = (
+            lambda block: " ".join(  # noqa: E731
+                line[4:].strip() for line in block.group(1).splitlines()
+            ).strip()
+        )
         found.append((unquote(linkedin), unquote(x)))
     return found
 
@@ -294,7 +296,9 @@ async def test_roles_are_checked_and_nothing_changes(app: Ambassador, console: C
     assert "through the bot's settings" in out
 
 
-async def test_bad_input_is_refused_and_nothing_is_stored(app: Ambassador, console: Console) -> None:
+async def test_bad_input_is_refused_and_nothing_is_stored(
+    app: Ambassador, console: Console
+) -> None:
     long_title = "T" * 301
     out = await console(
         f"""
@@ -359,7 +363,7 @@ async def test_mydata_and_forget(app: Ambassador, console: Console) -> None:
 async def test_french_member_gets_french_everything(app: Ambassador, console: Console) -> None:
     await console(SETUP)
     out = await console("as marie fr\n/ambassador claim 1\nclick J'accepte")
-    assert "Participer est volontaire et non rémunéré" not in out  # already past the prompt
+    assert "Participer est volontaire et non rémunéré" in out  # the prompt, in French
     assert "Vous avez choisi" in out
     ((linkedin, x),) = drafts_in(out)
     assert "Je travaille chez ACME." in linkedin

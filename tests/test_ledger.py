@@ -72,7 +72,9 @@ async def _tamper(app: Ambassador, sql: str) -> None:
         await session.exec(text(sql))  # type: ignore[call-overload]
 
 
-async def test_an_edited_entry_is_named(app: Ambassador, console: Console, clock: FixedClock) -> None:
+async def test_an_edited_entry_is_named(
+    app: Ambassador, console: Console, clock: FixedClock
+) -> None:
     await _seed(console, clock)
     await _tamper(app, "UPDATE consent_entry SET action = 'join' WHERE seq = 4")
     problem = await _verify(app)
@@ -87,13 +89,17 @@ async def test_an_edited_statement_is_named(
     assert await _verify(app) == ledger.Problem(2, "ledger.problem_edited")
 
 
-async def test_a_changed_user_is_named(app: Ambassador, console: Console, clock: FixedClock) -> None:
+async def test_a_changed_user_is_named(
+    app: Ambassador, console: Console, clock: FixedClock
+) -> None:
     await _seed(console, clock)
     await _tamper(app, "UPDATE consent_entry SET \"user\" = 'mallory' WHERE seq = 1")
     assert await _verify(app) == ledger.Problem(1, "ledger.problem_user")
 
 
-async def test_a_deleted_entry_is_named(app: Ambassador, console: Console, clock: FixedClock) -> None:
+async def test_a_deleted_entry_is_named(
+    app: Ambassador, console: Console, clock: FixedClock
+) -> None:
     await _seed(console, clock)
     await _tamper(app, "DELETE FROM consent_entry WHERE seq = 2")
     assert await _verify(app) == ledger.Problem(2, "ledger.problem_missing")

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from bot.commands import Command
 from bot.context import Context
-from bot.errors import UsageError
+from bot.errors import InvalidInput, UsageError
 from bot.handlers.args import number
 from bot.messages import Heading, Message, Note, Reply, Table
 from bot.router import Router
@@ -23,7 +23,7 @@ def _when(ctx: Context, moment: datetime | None) -> str:
 async def add(ctx: Context, command: Command) -> Reply:
     """`add URL [title]`: the rest of the line after the URL is the title."""
     if not command.args:
-        raise UsageError("error.usage_of", usage="add URL [title]")
+        raise InvalidInput("content.error_url_missing")
     url = command.args[0]
     title = command.rest[len(url) :].strip() or None
     item = await content.add(

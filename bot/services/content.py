@@ -37,6 +37,8 @@ def normalise_url(raw: str) -> str:
         port = parts.port
     except ValueError as exc:
         raise InvalidInput("content.error_url", url=url[:80]) from exc
+    if not parts.scheme or not parts.netloc:
+        raise InvalidInput("content.error_url", url=url[:80])
     if parts.scheme.lower() not in ("http", "https"):
         raise InvalidInput("content.error_scheme", url=url[:80])
     host = (parts.hostname or "").lower()
