@@ -174,10 +174,11 @@ def _clip(text: str, limit: int) -> str:
 class TemplateDrafter:
     """Drafts from catalog fragments; `rng` breaks ties so tests can fix it.
 
-    A variant key names the fragments used: `lang.tone.L<open>-<bridge>-<close>.X<open>-
-    <close>-<layout>`. LinkedIn and X parts are chosen separately: each is a combination
-    nobody else holds for this item (while any is left: 8×6×6 LinkedIn and 8×8×2 X per
-    language and tone), made of the fragments used least so far.
+    A variant key names the style and the fragments used: `lang.tone.length.L<open>-<bridge>-
+    <close>.X<open>-<close>-<layout>`. LinkedIn and X parts are chosen separately: each is a
+    combination nobody else holds for this item in that style (while any is left: 8×6×6
+    LinkedIn and 8×8×2 X texts per language and tone; a "shorter" draft keeps only the
+    opening, so 8 and 16), made of the fragments used least so far.
     """
 
     def __init__(self, rng: random.Random | None = None) -> None:
@@ -209,45 +210,46 @@ class TemplateDrafter:
 
     @staticmethod
     def _parse(variant: str, prefix: str) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
-        parts = variant.split(".")
-        if len(parts) != 4 or f"{parts[0]}.{parts[1]}" != prefix:
+        head, _, tail = variant.rpartition(".L")
+        if head != prefix or ".X" not in tail:
             return None
+        linkedin, _, x = tail.partition(".X")
         try:
-            linkedin = tuple(int(p) for p in parts[2][1:].split("-"))
-            x = tuple(int(p) for p in parts[3][1:].split("-"))
+            return (
+                tuple(int(p) for p in linkedin.split("-")),
+                tuple(int(p) for p in x.split("-")),
+            )
         except ValueError:
             return None
-        return linkedin, x
 
     async def draft(self, request: DraftRequest) -> DraftResult:
         style = request.style
         t = Translator(style.language)
-        prefix = f"{style.language}.{style.tone}"
+        short = style.length < 0
+        prefix = f"{style.language}.{style.tone}.{style.length}"
         others = [p for v in request.taken if (p := self._parse(v, prefix))]
         mine = [p for v in request.own if (p := self._parse(v, prefix))]
         l_open = t.choices(f"draft.linkedin_open_{style.tone}")
         l_bridge, l_close = t.choices("draft.linkedin_bridge"), t.choices("draft.linkedin_close")
         x_open, x_close = t.choices(f"draft.x_open_{style.tone}"), t.choices("draft.x_close")
-        lc = self._choose(
-            (len(l_open), len(l_bridge), len(l_close)),
-            [o[0] for o in others],
-            {m[0] for m in mine},
-        )
-        xc = self._choose(
-            (len(x_open), len(x_close), 2), [o[1] for o in others], {m[1] for m in mine}
-        )
+        # a short draft drops the bridge and closing lines: only the opening can vary
+        l_sizes = (len(l_open), 1, 1) if short else (len(l_open), len(l_bridge), len(l_close))
+        x_sizes = (len(x_open), 1, 2) if short else (len(x_open), len(x_close), 2)
+        lc = self._choose(l_sizes, [o[0] for o in others], {m[0] for m in mine})
+        xc = self._choose(x_sizes, [o[1] for o in others], {m[1] for m in mine})
         fields = {"title": request.title, "company": request.company, "url": request.url}
         disclosure = t("draft.disclosure", company=request.company)
         team_line = self._team_line(t, style)
         hashtags = self._hashtags(request.company) if style.hashtags else ""
 
         paragraphs = [l_open[lc[0]].format(**fields)]
-        if request.summary and style.length >= 0:
+        if request.summary and not short:
             limit = 600 if style.length > 0 else 280
             paragraphs.append(l_bridge[lc[1]] + " " + _clip(request.summary, limit))
         if team_line:
             paragraphs.append(team_line)
-        paragraphs.append(l_close[lc[2]].format(**fields))
+        if not short:
+            paragraphs.append(l_close[lc[2]].format(**fields))
         if style.length > 0:
             paragraphs.append(t("draft.linkedin_invite"))
         paragraphs.append(request.url)
@@ -257,7 +259,7 @@ class TemplateDrafter:
         x = self._x_text(
             request,
             opening=x_open[xc[0]],
-            closing=x_close[xc[1]],
+            closing="" if short else x_close[xc[1]],
             layout=xc[2],
             team=team_line,
             disclosure=disclosure,
@@ -294,6 +296,8 @@ class TemplateDrafter:
         title = request.title
         while True:
             head = opening.format(title=title, company=request.company, url=request.url)
+            if closing and head[-1:].isalnum():
+                head += "."
             if layout == 0:
                 pieces = [head, closing, team, request.url, disclosure, hashtags]
             else:

@@ -56,6 +56,11 @@ class Translator:
             raise TypeError(f"catalog entry {key!r} is a list; use .choices()")
         return value.format(**params) if params else value
 
+    def plural(self, key: str, count: int, **params: Any) -> str:
+        """`key.one` or `key.other` by the language's rule (French counts 0 as singular)."""
+        singular = count in (0, 1) if self.language == "fr" else count == 1
+        return self(f"{key}.{'one' if singular else 'other'}", count=count, **params)
+
     def choices(self, key: str) -> list[str]:
         value = self._catalog[key]
         if isinstance(value, str):

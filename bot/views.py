@@ -59,7 +59,8 @@ def digest(
                 buttons=(Button(t("digest.claim", number=number), "claim_item", (str(item.id),)),),
             )
         )
-    blocks.append(Paragraph(t("digest.how", last=KEYCAPS[len(items) - 1])))
+    keycaps = KEYCAPS[0] if len(items) == 1 else f"{KEYCAPS[0]} … {KEYCAPS[len(items) - 1]}"
+    blocks.append(Paragraph(t("digest.how", keycaps=keycaps)))
     blocks.append(Note(t("digest.footer")))
     blocks.append(
         Actions(
@@ -69,7 +70,7 @@ def digest(
             )
         )
     )
-    return Message(t("digest.text", count=len(items)), tuple(blocks), audience, anchor)
+    return Message(t.plural("digest.text", len(items)), tuple(blocks), audience, anchor)
 
 
 def join_prompt(

@@ -346,7 +346,7 @@ async def test_mydata_and_forget(app: Ambassador, console: Console) -> None:
     assert "bob" not in out
 
     out = await console("/ambassador forget")
-    assert "1 claims and 2 drafts" in out
+    assert "your claims (1) and drafts (2)" in out
     out = await console("/ambassador mydata")
     document = json.loads(out[out.index("{") : out.rindex("}") + 1])
     assert document["profile"] is None

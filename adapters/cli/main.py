@@ -206,7 +206,7 @@ async def _consent(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await app.database.dispose()
     if problem is None:
-        print(t("ledger.verified", count=count))
+        print(t.plural("ledger.verified", count))
         return 0
     sys.stderr.write(t("ledger.broken", problem=t(problem.reason, seq=problem.seq)) + "\n")
     return EXIT_ERROR

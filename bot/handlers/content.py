@@ -41,7 +41,7 @@ async def list_items(ctx: Context, command: Command) -> Reply:
         (ctx.t("content.col_id"), ctx.t("content.col_title"), ctx.t("content.col_expires")),
         rows,
     )
-    heading = ctx.t("content.list_heading", count=len(items))
+    heading = ctx.t.plural("content.list_heading", len(items))
     blocks = (Heading(heading), table, Note(ctx.t("content.list_hint")))
     return Reply((Message(heading, blocks),))
 

@@ -34,7 +34,7 @@ async def send_now(ctx: Context, command: Command) -> Reply:
     assert record.id is not None
     t = Translator(ctx.settings.locale)
     posted = digest_view(t, items, anchor=Anchor("digest", record.id))
-    return Reply.say(ctx.t("digest.sent", count=len(items))) + Reply((posted,))
+    return Reply.say(ctx.t.plural("digest.sent", len(items))) + Reply((posted,))
 
 
 async def digest(ctx: Context, command: Command) -> Reply:
