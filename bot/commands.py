@@ -50,6 +50,7 @@ def parse(actor: Actor, text: str, *, anchor: Anchor | None = None) -> Command:
     stripped = text.strip()
     if not stripped:
         return Command(actor, "help", anchor=anchor)
-    head, _, rest = stripped.partition(" ")
-    rest = rest.strip()
+    # Any whitespace ends the name ("claim\t2", "add\nURL"), not only a space.
+    head, *after = stripped.split(maxsplit=1)
+    rest = after[0] if after else ""
     return Command(actor, head.lower(), tuple(rest.split()), rest, Via.TEXT, anchor)

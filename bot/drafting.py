@@ -232,8 +232,10 @@ class TemplateDrafter:
         l_open = t.choices(f"draft.linkedin_open_{style.tone}")
         l_bridge, l_close = t.choices("draft.linkedin_bridge"), t.choices("draft.linkedin_close")
         x_open, x_close = t.choices(f"draft.x_open_{style.tone}"), t.choices("draft.x_close")
-        # a short draft drops the bridge and closing lines: only the opening can vary
-        l_sizes = (len(l_open), 1, 1) if short else (len(l_open), len(l_bridge), len(l_close))
+        # a short draft drops the bridge and closing lines: only the opening can vary; without
+        # a summary there is no bridge, so choosing one would not change the text
+        bridges = len(l_bridge) if request.summary and not short else 1
+        l_sizes = (len(l_open), 1, 1) if short else (len(l_open), bridges, len(l_close))
         x_sizes = (len(x_open), 1, 2) if short else (len(x_open), len(x_close), 2)
         lc = self._choose(l_sizes, [o[0] for o in others], {m[0] for m in mine})
         xc = self._choose(x_sizes, [o[1] for o in others], {m[1] for m in mine})

@@ -28,11 +28,19 @@ async def join(ctx: Context, command: Command) -> Reply:
     return await prompt_join(ctx, None)
 
 
+async def _serialise(ctx: Context) -> None:
+    """Take the ledger lock, then re-read membership: a double click waits its turn and
+    finds the first click's result."""
+    await ledger.lock(ctx.session)
+    ctx.person = await people.find(ctx.session, ctx.actor, fresh=True)
+
+
 async def agree(ctx: Context, command: Command) -> Reply:
     """The "I agree" button: carries the charter version that was shown, and the item to
     claim afterwards, if a claim brought them here."""
     version = number(command.args[0]) if command.args else 0
     pending = optional_item(command.args[1]) if len(command.args) > 1 else None
+    await _serialise(ctx)
     current = await charter.current_version(ctx.session)
     if version != current:  # the charter changed while the prompt was open: show it again
         return Reply.say(ctx.t("join.charter_changed")) + await prompt_join(ctx, pending)
@@ -64,6 +72,7 @@ async def decline(ctx: Context, command: Command) -> Reply:
 
 
 async def leave(ctx: Context, command: Command) -> Reply:
+    await _serialise(ctx)
     if ctx.person is None or not ctx.person.member:
         return Reply.say(ctx.t("leave.not_member"))
     await ledger.append(
@@ -101,6 +110,7 @@ async def _acknowledge(ctx: Context, version: int, pending: int | None) -> Reply
 async def ack(ctx: Context, command: Command) -> Reply:
     version = number(command.args[0]) if command.args else 0
     pending = optional_item(command.args[1]) if len(command.args) > 1 else None
+    await _serialise(ctx)
     if not ctx.is_member():
         return await prompt_join(ctx, pending)
     current = await charter.current_version(ctx.session)

@@ -58,15 +58,19 @@ async def _subject(session: AsyncSession, platform: str, user: str) -> str:
     return subject_hash(row.salt, platform, user)
 
 
-async def _locked_head(session: AsyncSession) -> LedgerHead:
-    """The head row, locked for this transaction (PostgreSQL); SQLite already serialises
-    writers with BEGIN IMMEDIATE."""
-    result = await session.exec(select(LedgerHead).where(LedgerHead.id == 1).with_for_update())
+async def lock(session: AsyncSession) -> LedgerHead:
+    """The head row, locked until this transaction ends (PostgreSQL; SQLite already
+    serialises writers with BEGIN IMMEDIATE). Consent changes take it *before* reading
+    membership, so two concurrent "I agree" clicks write one entry, not two."""
+    result = await session.exec(
+        select(LedgerHead)
+        .where(LedgerHead.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     head = result.first()
-    if head is None:
-        head = LedgerHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
-        await session.flush()
+    if head is None:  # the initial migration creates it; a missing row is tampering
+        raise RuntimeError("the consent ledger's head row is missing")
     return head
 
 
@@ -83,7 +87,7 @@ async def append(
     """Write one entry at the end of the chain, in the caller's transaction."""
     if action not in ACTIONS:
         raise ValueError(f"unknown ledger action {action!r}")
-    head = await _locked_head(session)
+    head = await lock(session)
     entry = ConsentEntry(
         seq=head.seq + 1,
         at=at,
@@ -121,7 +125,7 @@ async def erase(session: AsyncSession, *, at: datetime, platform: str, user: str
     for entry in entries:
         entry.user = alias
         session.add(entry)
-    head = await _locked_head(session)
+    head = await lock(session)
     erase_entry = ConsentEntry(
         seq=head.seq + 1,
         at=at,

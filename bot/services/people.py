@@ -14,10 +14,12 @@ from storage.models import Person, RoleGrant
 ROLES = ("manager", "admin")
 
 
-async def find(session: AsyncSession, actor: Actor) -> Person | None:
-    result = await session.exec(
-        select(Person).where(Person.platform == actor.platform, Person.user_id == actor.user_id)
-    )
+async def find(session: AsyncSession, actor: Actor, *, fresh: bool = False) -> Person | None:
+    """The person's row; `fresh` re-reads it from the database (after taking a lock)."""
+    query = select(Person).where(Person.platform == actor.platform, Person.user_id == actor.user_id)
+    if fresh:
+        query = query.execution_options(populate_existing=True)
+    result = await session.exec(query)
     return result.first()
 
 

@@ -81,13 +81,15 @@ def upgrade() -> None:
             "ix_digest_platform_created", ["platform", "created_at"], unique=False
         )
 
-    op.create_table(
+    ledger_head = op.create_table(
         "ledger_head",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+    # The one head row exists from the start, so appends can lock it (never race to create it).
+    op.bulk_insert(ledger_head, [{"id": 1, "seq": 0, "hash": "0" * 64}])
     op.create_table(
         "ledger_subject",
         sa.Column("platform", sa.String(length=16), nullable=False),
