@@ -101,7 +101,8 @@ _RULE_TEXT: tuple[tuple[str, dict[str, object]], ...] = (
 _RULES = tuple((re.compile(pattern), effect) for pattern, effect in _RULE_TEXT)
 _TEAM = re.compile(
     r"\b(?:mention|tag|thank|cite[rz]?|mentionne[rz]?|remercie[rz]?)\s+"
-    r"(?:my|our|mon|notre)\s+(?:team|equipe)\b[\s:,-]*(?P<name>.*)$"
+    r"(?:my|our|mon|notre)\s+(?:team|[eé]quipe)\b[\s:,-]*(?P<name>.*)$",
+    re.IGNORECASE | re.DOTALL,
 )
 _SENSITIVE = re.compile(
     r"\b(critic|critics|criticism|critique|critiques|detracteurs?|haters?|unions?|unionis|"
@@ -114,16 +115,15 @@ def parse_instruction(text: str) -> Revision:
     """Understand a plain-words revision request ("shorter", "en français", "mention my
     team Data") in English or French. Unknown wording is not an error: it yields a fresh
     version and the member is told what the simple drafter understands."""
-    folded = _fold(text.strip())
+    stripped = text.strip()
     effects: dict[str, object] = {}
     understood = False
-    team = _TEAM.search(folded)
+    team = _TEAM.search(stripped)  # on the original text, so the name keeps its spelling
     if team:
-        start = team.start("name")
-        raw_name = text.strip()[start:].strip(" .!,;:") if start < len(text.strip()) else ""
-        effects["team"] = raw_name[:60]
+        effects["team"] = team.group("name").strip(" .!,;:")[:60]
         understood = True
-        folded = folded[: team.start()]
+        stripped = stripped[: team.start()]
+    folded = _fold(stripped)
     for pattern, effect in _RULES:
         if pattern.search(folded):
             understood = True

@@ -139,6 +139,25 @@ async def test_revisions_keep_every_version(app: Ambassador, console: Console) -
     assert "(version 5)" in new
 
 
+async def test_claim_with_an_instruction_shapes_the_first_draft(
+    app: Ambassador, console: Console
+) -> None:
+    await console(SETUP + "as alice\n/ambassador join\nclick I agree")
+    out = await console("/ambassador claim 1 en français, mention my team Data")
+    ((linkedin, _),) = drafts_in(out)
+    assert "Je travaille chez ACME." in linkedin
+    assert "Data" in linkedin
+    out = await console("reply shorter")
+    ((shorter, _),) = drafts_in(out)
+    assert "Je travaille chez ACME." in shorter  # earlier instructions still hold
+    async with app.database.transaction() as session:
+        versions = (await session.exec(select(Draft.version, Draft.instruction))).all()
+    assert sorted(versions) == [(1, "en français, mention my team Data"), (2, "shorter")]
+    out = await console("/ambassador claim 2 answer the journalists who criticised us")
+    assert "comms team" in out
+    assert await count(app, Claim) == 1
+
+
 async def test_no_drafts_for_critics_or_unions(app: Ambassador, console: Console) -> None:
     await console(SETUP + "as alice\n/ambassador join\nclick I agree\n/ambassador claim 1")
     out = await console("reply make it a reply to the union about the strike")

@@ -22,8 +22,9 @@ async def _ensure_active(ctx: Context) -> None:
         raise Paused("error.paused")
 
 
-async def claim_item(ctx: Context, item_id: int) -> Reply:
-    """The one claim path: buttons, `claim N`, reactions and thread mentions end here."""
+async def claim_item(ctx: Context, item_id: int, instruction: str | None = None) -> Reply:
+    """The one claim path: buttons, `claim N`, reactions and thread mentions end here.
+    `instruction` ("make it casual") shapes the first draft."""
     await _ensure_active(ctx)
     item = await content.get_live(ctx.session, item_id, ctx.now)
     if not ctx.is_member():
@@ -48,7 +49,7 @@ async def claim_item(ctx: Context, item_id: int) -> Reply:
             item=item,
             company=ctx.settings.company,
             language=ctx.language,
-            instruction=None,
+            instruction=instruction,
             now=ctx.now,
         )
         notes = result.notes
@@ -72,14 +73,13 @@ async def claim(ctx: Context, command: Command) -> Reply:
             raise NotFound("claims.error_no_digest")
         digest_id = latest.id
     item_id = await digests.item_at(ctx.session, digest_id=digest_id, position=position)
-    reply = await claim_item(ctx, item_id)
-    instruction = " ".join(command.args[1:]).strip()
-    if instruction and command.via in (Via.TEXT, Via.REPLY) and ctx.is_member():
-        # "@Ambassador 2 make it casual": the claim with its first instruction
-        own = await _own_claim_for_item(ctx, item_id)
-        if own is not None:
-            reply += await _revise(ctx, own, instruction)
-    return reply
+    # "@Ambassador 2 make it casual": the claim with the first draft's instruction
+    instruction = " ".join(command.args[1:]).strip() if command.via is not Via.REACTION else ""
+    if len(instruction) > MAX_INSTRUCTION:
+        raise UsageError("claims.error_instruction_long", limit=MAX_INSTRUCTION)
+    if instruction and is_sensitive(instruction):
+        return Reply((_refusal(ctx),))
+    return await claim_item(ctx, item_id, instruction or None)
 
 
 async def _own_claim_for_item(ctx: Context, item_id: int) -> Claim | None:

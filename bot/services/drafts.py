@@ -68,7 +68,7 @@ async def _taken_by_others(
 def style_of(history: list[Draft], language: str, instruction: str | None) -> Style:
     """Replay the member's instructions so each revision builds on the ones before."""
     style = Style(language=history[0].language if history else language)
-    for draft in history[1:]:
+    for draft in history:
         if draft.instruction:
             style = parse_instruction(draft.instruction).apply(style)
     if instruction:
