@@ -171,14 +171,23 @@ def _clip(text: str, limit: int) -> str:
     return cut + "…"
 
 
+def _clip_x(text: str) -> str:
+    """Cut words off the end until X's own count (not characters) fits."""
+    while x_length(text) > X_LIMIT and " " in text.strip():
+        text = text.rstrip(" …").rsplit(" ", 1)[0] + "…"
+    while x_length(text) > X_LIMIT:
+        text = text[:-2] + "…"
+    return text
+
+
 class TemplateDrafter:
     """Drafts from catalog fragments; `rng` breaks ties so tests can fix it.
 
     A variant key names the style and the fragments used: `lang.tone.length.L<open>-<bridge>-
     <close>.X<open>-<close>-<layout>`. LinkedIn and X parts are chosen separately: each is a
-    combination nobody else holds for this item in that style (while any is left: 8×6×6
-    LinkedIn and 8×8×2 X texts per language and tone; a "shorter" draft keeps only the
-    opening, so 8 and 16), made of the fragments used least so far.
+    combination nobody else holds for this item in that style (while any is left, per
+    language and tone: 8×6×6 LinkedIn texts with a summary, 8×6 without, 8×8 short ones, and
+    8×8×2 X texts), made of the fragments used least so far.
     """
 
     def __init__(self, rng: random.Random | None = None) -> None:
@@ -232,11 +241,14 @@ class TemplateDrafter:
         l_open = t.choices(f"draft.linkedin_open_{style.tone}")
         l_bridge, l_close = t.choices("draft.linkedin_bridge"), t.choices("draft.linkedin_close")
         x_open, x_close = t.choices(f"draft.x_open_{style.tone}"), t.choices("draft.x_close")
-        # a short draft drops the bridge and closing lines: only the opening can vary; without
-        # a summary there is no bridge, so choosing one would not change the text
+        # A short LinkedIn draft has no summary and signs off with a few words (the X
+        # sign-offs) instead of a closing sentence; X posts are short already and keep their
+        # shape. Without a summary there is no bridge, so choosing one would change nothing.
+        if short:
+            l_close = x_close
         bridges = len(l_bridge) if request.summary and not short else 1
-        l_sizes = (len(l_open), 1, 1) if short else (len(l_open), bridges, len(l_close))
-        x_sizes = (len(x_open), 1, 2) if short else (len(x_open), len(x_close), 2)
+        l_sizes = (len(l_open), bridges, len(l_close))
+        x_sizes = (len(x_open), len(x_close), 2)
         lc = self._choose(l_sizes, [o[0] for o in others], {m[0] for m in mine})
         xc = self._choose(x_sizes, [o[1] for o in others], {m[1] for m in mine})
         fields = {"title": request.title, "company": request.company, "url": request.url}
@@ -244,7 +256,8 @@ class TemplateDrafter:
         team_line = self._team_line(t, style)
         hashtags = self._hashtags(request.company) if style.hashtags else ""
 
-        paragraphs = [l_open[lc[0]].format(**fields)]
+        opening = l_open[lc[0]].format(**fields)
+        paragraphs = [f"{opening} {l_close[lc[2]]}" if short else opening]
         if request.summary and not short:
             limit = 600 if style.length > 0 else 280
             paragraphs.append(l_bridge[lc[1]] + " " + _clip(request.summary, limit))
@@ -261,7 +274,7 @@ class TemplateDrafter:
         x = self._x_text(
             request,
             opening=x_open[xc[0]],
-            closing="" if short else x_close[xc[1]],
+            closing=x_close[xc[1]],
             layout=xc[2],
             team=team_line,
             disclosure=disclosure,
@@ -311,5 +324,5 @@ class TemplateDrafter:
                 team = ""
                 continue
             if len(title) <= 10:
-                return _clip(text, X_LIMIT)  # pathological: the company name alone is huge
+                return _clip_x(text)  # pathological: the company name alone is huge
             title = _clip(title, max(10, len(title) - max(5, x_length(text) - X_LIMIT)))

@@ -27,6 +27,10 @@ async def count(app: Ambassador, model: type) -> int:
         return int((await session.exec(select(func.count()).select_from(model))).one())
 
 
+def _unquote(block: re.Match[str]) -> str:
+    return " ".join(line[4:].strip() for line in block.group(1).splitlines()).strip()
+
+
 def drafts_in(out: str) -> list[tuple[str, str]]:
     """(LinkedIn, X) texts of each draft message printed."""
     found = []
@@ -37,12 +41,7 @@ def drafts_in(out: str) -> list[tuple[str, str]]:
         x = re.search(r"▸ X\n((?:  │.*\n?)+)", message)
         assert linkedin
         assert x
-        unquote = (
-            lambda block: " ".join(  # noqa: E731
-                line[4:].strip() for line in block.group(1).splitlines()
-            ).strip()
-        )
-        found.append((unquote(linkedin), unquote(x)))
+        found.append((_unquote(linkedin), _unquote(x)))
     return found
 
 

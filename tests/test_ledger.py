@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 from sqlalchemy import text
@@ -57,7 +58,7 @@ async def test_every_consent_is_a_chained_entry(
     ]
     assert [e["seq"] for e in entries] == [1, 2, 3, 4]
     assert entries[0]["prev_hash"] == ledger.GENESIS
-    for before, after in zip(entries, entries[1:], strict=False):
+    for before, after in itertools.pairwise(entries):
         assert after["prev_hash"] == before["hash"]
     join = entries[0]
     assert join["charter_version"] == 1

@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 
 from adapters.cli.wiring import create_app, require_current_schema
 from adapters.console.translate import render
 from adapters.console.transport import ConsoleSession
-from bot.errors import AmbassadorError, ConfigurationError
+from bot.errors import AmbassadorError, ConfigurationError, Paused
 from bot.i18n import Translator
 from bot.messages import Anchor, Audience
-from bot.services import content, digests, ledger, stats
+from bot.services import content, digests, ledger, state, stats
 from bot.settings import Settings
 from bot.views import digest as digest_view
 from storage import migrate
@@ -245,6 +245,8 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
     try:
         now = app.clock.now()
         async with app.database.transaction() as session:
+            if args.now and await state.is_paused(session):  # the crisis switch holds here too
+                raise Paused("error.paused")
             items = await digests.select_items(session, now=now, size=settings.digest_size)
             if not items:
                 raise AmbassadorError("digest.empty")
@@ -301,9 +303,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(t("cli.bad_setting", name=name.upper(), reason=first["msg"]))
     except AmbassadorError as error:
         return _fail(t(error.key, **error.params))
-    except OperationalError as exc:
+    except DatabaseError as exc:  # unreachable server, locked or corrupt file…
         log.debug("database error", exc_info=True)
-        return _fail(t("cli.database", reason=str(exc.orig).strip().splitlines()[0][:200]))
+        reason = str(exc.orig).strip().splitlines() or [type(exc.orig).__name__]
+        return _fail(t("cli.database", reason=reason[0][:200]))
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

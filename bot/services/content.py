@@ -79,7 +79,7 @@ def parse_expiry(raw: str, *, tz: ZoneInfo, now: datetime) -> datetime:
     without a zone is read in that zone too. The moment must be in the future."""
     text = raw.strip()
     try:
-        if len(text) == 10:
+        if re.fullmatch(r"\d{4}-?\d{2}-?\d{2}", text):  # a day: the end of it
             day = date.fromisoformat(text)
             moment = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
         else:

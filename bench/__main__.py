@@ -1,0 +1,86 @@
+"""`python -m bench [--quick]`: run every benchmark and print the machine and a table.
+
+Progress goes to stderr so stdout is exactly what docs/benchmarks.md records. Nothing is
+written anywhere else: the SQLite files live in a temporary directory and the PostgreSQL
+schemas are dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import date
+
+from bench.core import CONCURRENCY, Config, Row, machine, postgres_version, run_all
+
+HEADERS = ("database", "benchmark", "n", "rate", "p50 ms", "p95 ms", "p99 ms", "max ms", "note")
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
+
+
+def _cells(row: Row) -> tuple[str, ...]:
+    rate = "-" if row.rate is None else f"{row.rate:,.0f} {row.unit}"
+    return (
+        row.database,
+        row.name,
+        f"{row.count:,}",
+        rate,
+        _ms(row.p50),
+        _ms(row.p95),
+        _ms(row.p99),
+        _ms(row.max),
+        row.note,
+    )
+
+
+def table(rows: list[Row]) -> str:
+    """A Markdown table, padded so it also reads well in a terminal."""
+    lines = [HEADERS, *(_cells(row) for row in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(HEADERS))]
+    numeric = {2, 3, 4, 5, 6, 7}
+
+    def render(cells: tuple[str, ...]) -> str:
+        padded = (
+            cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
+            for i, cell in enumerate(cells)
+        )
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "|" + "|".join(
+        "-" * (w + 1) + ":" if i in numeric else "-" * (w + 2) for i, w in enumerate(widths)
+    )
+    return "\n".join([render(lines[0]), rule + "|", *(render(line) for line in lines[1:])])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="100 members instead of 500")
+    args = parser.parse_args(argv)
+    config = Config.quick() if args.quick else Config()
+
+    def progress(text: str) -> None:
+        print(f"... {text}", file=sys.stderr, flush=True)
+
+    pg_version = postgres_version()
+    print(f"Ambassador core benchmarks, {date.today().isoformat()}")
+    print(
+        f"{config.members} members, {config.revisions} revisions, "
+        f"{config.ledger_entries:,}-entry ledger, {CONCURRENCY} concurrent tasks"
+    )
+    print()
+    for name, value in machine(pg_version):
+        print(f"- {name}: {value}")
+    print()
+    if pg_version is None:
+        print("PostgreSQL: no server answered at 127.0.0.1:5432; its benchmarks are skipped.")
+        print()
+    rows = asyncio.run(run_all(config, progress, pg_version))
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
