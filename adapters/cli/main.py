@@ -208,8 +208,7 @@ async def _consent(settings: Settings, args: argparse.Namespace) -> int:
     if problem is None:
         print(t.plural("ledger.verified", count))
         return 0
-    sys.stderr.write(t("ledger.broken", problem=t(problem.reason, seq=problem.seq)) + "\n")
-    return EXIT_ERROR
+    return _fail(t("ledger.broken", problem=t(problem.reason, seq=problem.seq)))
 
 
 async def _content(settings: Settings, args: argparse.Namespace) -> int:
