@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import io
 import json
 import logging
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -98,54 +99,56 @@ def _weeks(value: str) -> int:
     return weeks
 
 
-async def _run(settings: Settings, args: argparse.Namespace) -> int:
+def _run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.chat_platforms:
         raise ConfigurationError(
             "cli.platform_not_built", platforms=", ".join(settings.chat_platforms)
         )
-    return await _console(settings, args, user="you", script=None)
+    return _console(settings, user="you", script=None)
 
 
-async def _console(
-    settings: Settings, args: argparse.Namespace, *, user: str, script: Path | None
-) -> int:
+def _console(settings: Settings, *, user: str, script: Path | None) -> int:
+    """Feed lines from a script, a pipe or a terminal to the core, on one event loop.
+
+    A terminal is read with `input()` in the main thread (line editing, history), so Ctrl-C
+    and Ctrl-D end the session at once instead of waiting on a reader thread.
+    """
+    lines: Iterable[str] = sys.stdin
+    if script is not None:
+        try:
+            lines = script.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise ConfigurationError("cli.script", path=str(script), reason=reason) from exc
     migrate.upgrade(settings.database_url)
-    app = create_app(settings)
     terminal = script is None and sys.stdin.isatty() and sys.stdout.isatty()
+    app = create_app(settings)
     session = ConsoleSession(
         app, sys.stdout, user=user, echo=not terminal, width=96 if terminal else None
     )
+    loop = asyncio.new_event_loop()
     try:
-        if script is not None:
-            try:
-                text = await asyncio.to_thread(script.read_text, encoding="utf-8")
-            except OSError as exc:
-                raise ConfigurationError(
-                    "cli.script", path=str(script), reason=exc.strerror or str(exc)
-                ) from exc
-            await session.run(text.splitlines())
-        else:
-            if sys.stdin.isatty():
-                session.intro()
-            await _interactive(session, sys.stdin)
+        if terminal:
+            session.intro()
+            lines = _prompted(session)
+        for line in lines:
+            loop.run_until_complete(session.feed(line))
+            sys.stdout.flush()
     finally:
-        await app.database.dispose()
+        loop.run_until_complete(app.database.dispose())
+        loop.close()
     return 0
 
 
-async def _interactive(session: ConsoleSession, stream: TextIO) -> None:
-    tty = stream.isatty()
+def _prompted(session: ConsoleSession) -> Iterator[str]:
+    with contextlib.suppress(ImportError):  # line editing and history, where available
+        import readline  # noqa: F401, PLC0415 - only a terminal session wants it
     while True:
-        if tty:
-            sys.stdout.write(f"{session.actor.user_id}> ")
-            sys.stdout.flush()
-        line = await asyncio.to_thread(stream.readline)
-        if not line:
-            if tty:
-                sys.stdout.write("\n")
+        try:
+            yield input(f"{session.actor.user_id}> ")
+        except EOFError:
+            print()
             return
-        await session.feed(line)
-        sys.stdout.flush()
 
 
 async def _stats(settings: Settings, args: argparse.Namespace) -> int:
@@ -273,7 +276,6 @@ async def _db(settings: Settings, args: argparse.Namespace) -> int:
 
 Command = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
 COMMANDS: dict[str, Command] = {
-    "run": _run,
     "db": _db,
     "stats": _stats,
     "consent": _consent,
@@ -294,7 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings()
         t = Translator(settings.locale)
         if args.command == "console":
-            return asyncio.run(_console(settings, args, user=args.user, script=args.script))
+            return _console(settings, user=args.user, script=args.script)
+        if args.command == "run":
+            return _run(settings, args)
         return asyncio.run(COMMANDS[args.command](settings, args))
     except ValidationError as exc:
         first = exc.errors()[0]
