@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import text
 
 from bot.app import Ambassador
@@ -73,45 +74,31 @@ async def _tamper(app: Ambassador, sql: str) -> None:
         await session.exec(text(sql))  # type: ignore[call-overload]
 
 
-async def test_an_edited_entry_is_named(
-    app: Ambassador, console: Console, clock: FixedClock
+TAMPERING = [
+    ("an edited action", "UPDATE consent_entry SET action = 'join' WHERE seq = 4", 4, "edited"),
+    (
+        "an edited statement",
+        "UPDATE consent_entry SET statement = 'You will be paid' WHERE seq = 2",
+        2,
+        "edited",
+    ),
+    ("a changed user", "UPDATE consent_entry SET \"user\" = 'mallory' WHERE seq = 1", 1, "user"),
+    ("a deleted entry", "DELETE FROM consent_entry WHERE seq = 2", 2, "missing"),
+    ("the newest entry deleted", "DELETE FROM consent_entry WHERE seq = 4", 4, "missing"),
+    ("the head row deleted", "DELETE FROM ledger_head", 5, "missing"),
+]
+
+
+@pytest.mark.parametrize(
+    ("sql", "seq", "reason"),
+    [pytest.param(sql, seq, reason, id=name) for name, sql, seq, reason in TAMPERING],
+)
+async def test_tampering_names_the_first_bad_entry(
+    app: Ambassador, console: Console, clock: FixedClock, sql: str, seq: int, reason: str
 ) -> None:
     await _seed(console, clock)
-    await _tamper(app, "UPDATE consent_entry SET action = 'join' WHERE seq = 4")
-    problem = await _verify(app)
-    assert problem == ledger.Problem(4, "ledger.problem_edited")
-
-
-async def test_an_edited_statement_is_named(
-    app: Ambassador, console: Console, clock: FixedClock
-) -> None:
-    await _seed(console, clock)
-    await _tamper(app, "UPDATE consent_entry SET statement = 'You will be paid' WHERE seq = 2")
-    assert await _verify(app) == ledger.Problem(2, "ledger.problem_edited")
-
-
-async def test_a_changed_user_is_named(
-    app: Ambassador, console: Console, clock: FixedClock
-) -> None:
-    await _seed(console, clock)
-    await _tamper(app, "UPDATE consent_entry SET \"user\" = 'mallory' WHERE seq = 1")
-    assert await _verify(app) == ledger.Problem(1, "ledger.problem_user")
-
-
-async def test_a_deleted_entry_is_named(
-    app: Ambassador, console: Console, clock: FixedClock
-) -> None:
-    await _seed(console, clock)
-    await _tamper(app, "DELETE FROM consent_entry WHERE seq = 2")
-    assert await _verify(app) == ledger.Problem(2, "ledger.problem_missing")
-
-
-async def test_deleting_the_newest_entry_is_evident(
-    app: Ambassador, console: Console, clock: FixedClock
-) -> None:
-    await _seed(console, clock)
-    await _tamper(app, "DELETE FROM consent_entry WHERE seq = 4")
-    assert await _verify(app) == ledger.Problem(4, "ledger.problem_missing")
+    await _tamper(app, sql)
+    assert await _verify(app) == ledger.Problem(seq, f"ledger.problem_{reason}")
 
 
 async def test_reordered_entries_are_named(

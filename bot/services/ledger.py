@@ -216,6 +216,6 @@ async def verify(session: AsyncSession) -> tuple[int, Problem | None]:
         expected_prev, expected_seq = entry.hash, entry.seq + 1
     head = await session.get(LedgerHead, 1)
     last_seq = rows[-1].seq if rows else 0
-    if head is not None and (head.seq != last_seq or head.hash != expected_prev):
+    if head is None or head.seq != last_seq or head.hash != expected_prev:
         return len(rows), Problem(last_seq + 1, "ledger.problem_missing")
     return len(rows), None
