@@ -124,6 +124,7 @@ class Message:
     blocks: tuple[Block, ...] = ()
     audience: Audience = Audience.REQUESTER
     anchor: Anchor | None = None
+    channel: str | None = None  # for CHANNEL messages: where (None: the platform's default)
 
     def buttons(self) -> list[AnyButton]:
         """Every button in reading order (the console numbers them this way)."""

@@ -44,6 +44,7 @@ def digest(
     anchor: Anchor | None,
     audience: Audience = Audience.CHANNEL,
     preview: bool = False,
+    channel: str | None = None,
 ) -> Message:
     blocks: list[Block] = [Heading(t("digest.heading"))]
     if preview:
@@ -70,7 +71,7 @@ def digest(
             )
         )
     )
-    return Message(t.plural("digest.text", len(items)), tuple(blocks), audience, anchor)
+    return Message(t.plural("digest.text", len(items)), tuple(blocks), audience, anchor, channel)
 
 
 def join_prompt(

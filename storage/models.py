@@ -186,3 +186,50 @@ class ProgrammeState(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class InboundSeen(SQLModel, table=True):
+    """Deliveries already handled: a platform event id (kept), or a button press identity
+    (seen again within a few seconds = a double click). Persisted so retries that reach
+    another replica, or arrive after a restart, are still recognised."""
+
+    __tablename__ = "inbound_seen"
+
+    key: str = Field(primary_key=True, max_length=255)
+    seen_at: datetime = Field(sa_column=_utc())
+
+
+class PlatformMessage(SQLModel, table=True):
+    """A message the bot posted and what it is about (a digest, a claim's drafts), so that
+    reactions to it and replies in its thread find their way back to the core."""
+
+    __tablename__ = "platform_message"
+    __table_args__ = (Index("ix_platform_message_anchor", "anchor_kind", "anchor_id"),)
+
+    platform: str = Field(primary_key=True, max_length=16)
+    channel: str = Field(primary_key=True, max_length=128)
+    ts: str = Field(primary_key=True, max_length=64)
+    anchor_kind: str = Field(max_length=16)
+    anchor_id: int
+    created_at: datetime = Field(sa_column=_utc())
+
+
+class Outbox(SQLModel, table=True):
+    """A delivery the platform did not accept yet: retried with backoff, then marked failed
+    (and visible to admins) — never silently dropped."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    kind: str = Field(max_length=16)  # "channel" | "direct"
+    target: str = Field(max_length=128)  # channel id, or user id for a direct message
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    anchor_kind: str | None = Field(default=None, max_length=16)
+    anchor_id: int | None = None
+    status: str = Field(default="pending", max_length=16)  # pending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=_utc())
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_column=_utc())

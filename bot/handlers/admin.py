@@ -30,6 +30,13 @@ async def show_stats(ctx: Context, command: Command) -> Reply:
     weeks = number(command.args[0]) if command.args else DEFAULT_WEEKS
     if weeks > MAX_CHAT_WEEKS:
         raise InvalidInput("stats.error_weeks", max=MAX_CHAT_WEEKS)
+    heading = ctx.t("stats.heading", weeks=weeks)
+    blocks = (Heading(heading), *await figures_table(ctx, weeks=weeks))
+    return Reply((Message(heading, blocks),))
+
+
+async def figures_table(ctx: Context, *, weeks: int) -> tuple[Table, Note]:
+    """The weekly figures as people see them in chat: small people counts hidden."""
     figures = await stats.weekly(ctx.session, weeks=weeks, now=ctx.now, tz=ctx.settings.tz)
     names = ("joins", "leaves", "ambassadors", "claims", "drafts", "shares")
     columns = (ctx.t("stats.col_week"), *(ctx.t(f"stats.col_{n}") for n in names))
@@ -37,13 +44,7 @@ async def show_stats(ctx: Context, command: Command) -> Reply:
         (week.week_start.isoformat(), *(shown(ctx, n, getattr(week, n)) for n in names))
         for week in figures
     )
-    heading = ctx.t("stats.heading", weeks=weeks)
-    blocks = (
-        Heading(heading),
-        Table(columns, rows),
-        Note(ctx.t("stats.note", min=ctx.settings.min_group)),
-    )
-    return Reply((Message(heading, blocks),))
+    return Table(columns, rows), Note(ctx.t("stats.note", min=ctx.settings.min_group))
 
 
 def _user(raw: str) -> str:

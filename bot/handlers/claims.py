@@ -98,8 +98,14 @@ async def _own_claim(ctx: Context, command: Command) -> tuple[Claim, ContentItem
     """The claim a button or thread reply refers to; only its owner may act on it."""
     if command.anchor is not None and command.anchor.kind == "claim":
         claim_id = command.anchor.id
-    elif command.args:
+    elif command.args and command.via is Via.BUTTON:
         claim_id = number(command.args[0])
+    elif ctx.person is not None and ctx.person.id is not None:
+        # a plain message to the bot, outside any thread: their latest draft
+        latest = await drafts.latest_claim(ctx.session, person_id=ctx.person.id)
+        if latest is None:
+            raise NotFound("claims.error_no_draft")
+        claim_id = latest
     else:
         raise NotFound("claims.error_no_draft")
     row = await ctx.session.get(Claim, claim_id)

@@ -72,7 +72,26 @@ async def expire(ctx: Context, command: Command) -> Reply:
     return Reply.say(ctx.t("content.expiry_set", id=item.id, when=_when(ctx, when)))
 
 
+async def add_form(ctx: Context, command: Command) -> Reply:
+    """The "Add content" form (a Slack modal, a Teams card): URL, title, summary, expiry
+    as four arguments, empty when left blank. Without arguments: how to add by command."""
+    if len(command.args) != 4:
+        return Reply.say(ctx.t("content.form_hint"))
+    url, title, summary, expires = command.args
+    when = content.parse_expiry(expires, tz=ctx.settings.tz, now=ctx.now) if expires else None
+    item = await content.add(
+        ctx.session,
+        url=url,
+        title=title or None,
+        summary=summary or None,
+        expires_at=when,
+        now=ctx.now,
+    )
+    return Reply.say(ctx.t("content.added", id=item.id, title=item.title, url=item.url))
+
+
 def register(router: Router) -> None:
+    router.add("add_form", add_form, role="manager", listed=False)
     router.add("add", add, role="manager", aliases=("ajouter",))
     router.add("list", list_items, role="manager", aliases=("liste",))
     router.add("remove", remove, role="manager", aliases=("retirer",))

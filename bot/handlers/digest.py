@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.commands import Command
 from bot.context import Context
-from bot.errors import NotFound, Paused, UsageError
+from bot.errors import InvalidInput, NotFound, Paused, UsageError
 from bot.i18n import Translator
 from bot.messages import Anchor, Audience, Reply
 from bot.router import Router
 from bot.services import content, digests, state
 from bot.views import digest as digest_view
+
+CONSOLE = "console"  # the one platform with no channels: the digest is shown to everyone
+_CHANNEL = re.compile(r"^[\w.:@-]{1,128}$")
 
 
 async def preview(ctx: Context, command: Command) -> Reply:
@@ -27,14 +32,33 @@ async def send_now(ctx: Context, command: Command) -> Reply:
     items = await content.live(ctx.session, now=ctx.now, limit=ctx.settings.digest_size)
     if not items:
         raise NotFound("digest.empty")
-    channel = await state.get(ctx.session, state.DIGEST_CHANNEL) or ctx.settings.digest_channel
+    channel = await digest_channel(ctx)
+    if channel is None and ctx.actor.platform != CONSOLE:
+        raise NotFound("digest.no_channel")
     record = await digests.record(
         ctx.session, platform=ctx.actor.platform, channel=channel, items=items, now=ctx.now
     )
     assert record.id is not None
     t = Translator(ctx.settings.locale)
-    posted = digest_view(t, items, anchor=Anchor("digest", record.id))
+    posted = digest_view(t, items, anchor=Anchor("digest", record.id), channel=channel)
     return Reply.say(ctx.t.plural("digest.sent", len(items))) + Reply((posted,))
+
+
+async def digest_channel(ctx: Context) -> str | None:
+    """The channel chosen in chat for this platform, else `AMBASSADOR_DIGEST_CHANNEL`."""
+    chosen = await state.get(ctx.session, state.digest_channel_key(ctx.actor.platform))
+    return chosen or ctx.settings.digest_channel
+
+
+async def set_channel(ctx: Context, command: Command) -> Reply:
+    """`digest channel #name`: adapters hand the channel's id as the argument."""
+    if len(command.args) != 2:
+        raise UsageError("error.usage_of", usage="digest channel #channel")
+    channel = command.args[1].lstrip("#")
+    if not _CHANNEL.match(channel):
+        raise InvalidInput("digest.error_channel", channel=command.args[1][:80])
+    await state.put(ctx.session, state.digest_channel_key(ctx.actor.platform), channel)
+    return Reply.say(ctx.t("digest.channel_set", channel=channel))
 
 
 async def digest(ctx: Context, command: Command) -> Reply:
@@ -43,7 +67,9 @@ async def digest(ctx: Context, command: Command) -> Reply:
         return await preview(ctx, command)
     if sub in ("now", "maintenant"):
         return await send_now(ctx, command)
-    raise UsageError("error.usage_of", usage="digest preview|now")
+    if sub in ("channel", "canal"):
+        return await set_channel(ctx, command)
+    raise UsageError("error.usage_of", usage="digest preview|now|channel #channel")
 
 
 def register(router: Router) -> None:

@@ -42,6 +42,18 @@ async def create_claim(
     return claim, True
 
 
+async def latest_claim(session: AsyncSession, *, person_id: int) -> int | None:
+    """The claim whose draft this person received most recently."""
+    result = await session.exec(
+        select(Claim.id)
+        .join(Draft, col(Draft.claim_id) == col(Claim.id))
+        .where(Claim.person_id == person_id)
+        .order_by(col(Draft.created_at).desc(), col(Draft.id).desc())
+        .limit(1)
+    )
+    return result.first()
+
+
 async def versions(session: AsyncSession, claim_id: int) -> list[Draft]:
     result = await session.exec(
         select(Draft).where(Draft.claim_id == claim_id).order_by(col(Draft.version))

@@ -7,7 +7,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import ProgrammeState
 
 PAUSED = "paused"
-DIGEST_CHANNEL = "digest_channel"
+
+
+def digest_channel_key(platform: str) -> str:
+    """Each platform has its own digest channel."""
+    return f"digest_channel:{platform}"
 
 
 async def get(session: AsyncSession, key: str) -> str | None:
