@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", alias="AMBASSADOR_LLM_MODEL")
 
     port: int = Field(3000, alias="AMBASSADOR_PORT", ge=0, le=65535)
+    host: str = Field("0.0.0.0", alias="AMBASSADOR_HOST")  # noqa: S104 - a server listens
     timezone: str = Field("Europe/Paris", alias="AMBASSADOR_TIMEZONE")
     digest_time: str = Field("09:00", alias="AMBASSADOR_DIGEST_TIME")
     digest_channel: str | None = Field(None, alias="AMBASSADOR_DIGEST_CHANNEL")

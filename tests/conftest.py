@@ -27,6 +27,8 @@ from bot.clock import FixedClock
 from bot.settings import Settings
 from storage import migrate
 
+pytest_plugins = ["tests.slack_world"]
+
 POSTGRES_URL = os.environ.get(
     "AMBASSADOR_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -20,6 +20,7 @@ from typing import Any, NoReturn, TextIO
 from pydantic import ValidationError
 from sqlalchemy.exc import DatabaseError
 
+from adapters.cli.serve import serve
 from adapters.cli.wiring import create_app, require_current_schema
 from adapters.console.translate import render
 from adapters.console.transport import ConsoleSession
@@ -100,10 +101,9 @@ def _weeks(value: str) -> int:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
+    """The chat platforms when configured, else the console."""
     if settings.chat_platforms:
-        raise ConfigurationError(
-            "cli.platform_not_built", platforms=", ".join(settings.chat_platforms)
-        )
+        return asyncio.run(serve(settings))
     return _console(settings, user="you", script=None)
 
 

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import random
 
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bot.app import Ambassador
 from bot.clock import Clock, SystemClock
 from bot.drafting import Drafter, TemplateDrafter
@@ -26,6 +33,27 @@ def create_app(
         database=Database(settings.database_url),
         clock=clock or SystemClock(),
         drafter=drafter or TemplateDrafter(rng),
+    )
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client: `SLACK_API_URL` (a local fake in tests), and retries on 429
+    (honouring Retry-After), 5xx and connection errors before anything reaches the outbox."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    base_url = (
+        settings.slack_api_url
+        if settings.slack_api_url.endswith("/")
+        else settings.slack_api_url + "/"
+    )
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        timeout=10,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ],
     )
 
 

@@ -1,0 +1,113 @@
+"""`ambassador run` with a chat platform: the HTTP server, Socket Mode, and the outbox loop.
+
+`start_bot` builds and starts everything and returns a handle; tests use it directly (on
+port 0, against a local fake Web API) and `serve` wraps it with signal handling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+import sys
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from adapters.cli.wiring import create_app, slack_client
+from adapters.server import SLACK_PATH, build_web_app, start
+from adapters.slack.delivery import SlackDelivery
+from adapters.slack.transport import build_slack
+from bot.app import Ambassador
+from bot.clock import Clock
+from bot.errors import ConfigurationError
+from bot.settings import Settings
+from storage import delivery, migrate
+
+log = logging.getLogger(__name__)
+OUTBOX_EVERY = 5.0  # seconds between outbox sweeps
+SEEN_KEPT = timedelta(days=1)  # Slack stops retrying an event after minutes
+
+
+@dataclass
+class RunningBot:
+    core: Ambassador
+    slack: SlackDelivery
+    port: int
+    runner: web.AppRunner
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    socket: AsyncSocketModeHandler | None = None
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.socket is not None:
+            await self.socket.close_async()  # type: ignore[no-untyped-call]
+        await self.runner.cleanup()
+        await self.core.database.dispose()
+
+
+async def _sweep(bot: RunningBot) -> None:
+    """Retry what the outbox holds, forever; forget old dedupe keys now and then."""
+    rounds = 0
+    while True:
+        await asyncio.sleep(OUTBOX_EVERY)
+        try:
+            await bot.slack.retry_due()
+            rounds += 1
+            if rounds % 720 == 0:
+                async with bot.core.database.transaction() as session:
+                    before = bot.core.clock.now() - SEEN_KEPT
+                    await delivery.forget_seen_before(session, before=before)
+        except Exception:
+            log.exception("outbox sweep failed")
+
+
+async def start_bot(
+    settings: Settings, *, clock: Clock | None = None, rng: random.Random | None = None
+) -> RunningBot:
+    if "teams" in settings.chat_platforms:
+        raise ConfigurationError("cli.platform_not_built", platforms="teams")
+    secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    )
+    socket_mode = settings.slack_app_token is not None
+    if not socket_mode and not secret:
+        raise ConfigurationError("cli.slack_secret")
+    await asyncio.to_thread(migrate.upgrade, settings.database_url)
+    core = create_app(settings, clock=clock, rng=rng)
+    bolt, slack = build_slack(
+        core, slack_client(settings), signing_secret=None if socket_mode else secret
+    )
+    runner, port = await start(
+        build_web_app(slack=None if socket_mode else bolt), host=settings.host, port=settings.port
+    )
+    bot = RunningBot(core, slack, port, runner)
+    if socket_mode and settings.slack_app_token is not None:
+        bot.socket = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
+        await bot.socket.connect_async()  # type: ignore[no-untyped-call]
+    bot.tasks.append(asyncio.create_task(_sweep(bot)))
+    return bot
+
+
+async def serve(settings: Settings) -> int:
+    bot = await start_bot(settings)
+    t = bot.core.translator(None)
+    mode = "Socket Mode" if bot.socket else f"http://{settings.host}:{bot.port}{SLACK_PATH}"
+    print(t("cli.listening", port=bot.port, slack=mode), file=sys.stderr, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await bot.close()
+    return 0

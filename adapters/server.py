@@ -1,0 +1,39 @@
+"""One aiohttp server for every HTTP endpoint of the bot: `/slack/events` (and Teams'
+`/api/messages` later), plus `GET /healthz` for load balancers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+SLACK_PATH = "/slack/events"
+MAX_BODY = 1024 * 1024  # Slack payloads are small; anything larger is not Slack
+
+
+async def _healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def build_web_app(*, slack: AsyncApp | None = None) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY)
+    app.router.add_get("/healthz", _healthz)
+    if slack is not None:
+
+        async def slack_events(request: web.Request) -> web.Response:
+            response = await slack.async_dispatch(await to_bolt_request(request))
+            return await to_aiohttp_response(response)
+
+        app.router.add_post(SLACK_PATH, slack_events)
+    return app
+
+
+async def start(app: web.Application, *, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Listen; returns the runner (to clean up) and the port actually bound (port 0 picks)."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    addresses = runner.addresses
+    bound = addresses[0][1] if addresses else port
+    return runner, int(bound)

@@ -1,0 +1,1 @@
+"""Slack adapter: Block Kit rendering, inbound translation and the Bolt transport."""

@@ -1,0 +1,262 @@
+"""Sending the core's replies to Slack: the right place for each audience, paced, retried,
+and never silently dropped.
+
+The Web API client retries 429 (honouring Retry-After), 5xx and connection errors itself;
+what still fails goes to the persisted outbox and is retried later by `retry_due`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.inbound import PLATFORM
+from adapters.slack.render import home_view, message_payload
+from bot.clock import Clock
+from bot.i18n import Translator, normalise_language
+from bot.messages import Audience, Message, Reply
+from storage import delivery
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+# Every Web API method the bot calls, and the scope it needs (the manifest test reads this).
+SCOPES = {
+    "chat.postMessage": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "conversations.open": "im:write",
+    "users.info": "users:read",
+    "views.publish": None,  # needs no scope beyond the bot token
+    "views.open": None,
+}
+PERMANENT = {"not_in_channel", "channel_not_found", "is_archived", "invalid_blocks", "msg_too_long"}
+CHANNEL_GAP = 1.0  # seconds between posts to one channel (Slack's pace)
+LOCALE_TTL = 24 * 3600.0
+CACHE_SIZE = 20_000
+RETRY_DELAYS = (5, 30, 120, 600, 1800)  # outbox backoff; after the last, the row is failed
+
+Respond = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from, so answers go back to the right place."""
+
+    user: str
+    channel: str | None = None  # where an ephemeral answer can be shown
+    respond: Respond | None = None  # the response_url helper of slash commands and buttons
+    thread_ts: str | None = None
+
+
+def error_of(exc: Exception) -> str:
+    """Slack's error code for a failed call (`not_in_channel`…), or the exception's kind."""
+    if isinstance(exc, SlackApiError):
+        data = getattr(exc.response, "data", None)
+        if isinstance(data, dict) and data.get("error"):
+            return str(data["error"])
+        return f"http_{getattr(exc.response, 'status_code', 'error')}"
+    return type(exc).__name__
+
+
+class _Lru(OrderedDict[str, Any]):
+    def remember(self, key: str, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > CACHE_SIZE:
+            self.popitem(last=False)
+
+
+class SlackDelivery:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        database: Database,
+        clock: Clock,
+        *,
+        default_channel: str | None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.database = database
+        self.clock = clock
+        self.default_channel = default_channel
+        self._monotonic = monotonic
+        self._dm: _Lru = _Lru()
+        self._locale: _Lru = _Lru()
+        self._last_post: dict[str, float] = {}
+        self._channel_locks: dict[str, asyncio.Lock] = {}
+
+    async def _call(self, method: str, **params: Any) -> dict[str, Any]:
+        """Every Web API call goes through here, so SCOPES lists them all (the SDK's typed
+        method knows each one's encoding)."""
+        if method not in SCOPES:
+            raise ValueError(f"{method} is not in SCOPES (and so not in the manifest)")
+        response = await getattr(self.client, method.replace(".", "_"))(**params)
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    async def language(self, user: str) -> str | None:
+        """The person's Slack language, cached for a day (users.info with include_locale)."""
+        cached = self._locale.get(user)
+        if cached is not None and cached[1] > self._monotonic():
+            return str(cached[0]) if cached[0] else None
+        try:
+            response = await self._call("users.info", user=user, include_locale=True)
+            locale = response.get("user", {}).get("locale")
+        except Exception as exc:  # noqa: BLE001 - no language is fine: the default applies
+            log.warning("users.info failed: %s", error_of(exc))
+            locale = None
+        language = normalise_language(locale, "") or None
+        self._locale.remember(user, (language, self._monotonic() + LOCALE_TTL))
+        return language
+
+    async def dm_channel(self, user: str) -> str:
+        cached = self._dm.get(user)
+        if cached:
+            return str(cached)
+        response = await self._call("conversations.open", users=user)
+        channel = str(response["channel"]["id"])
+        self._dm.remember(user, channel)
+        return channel
+
+    async def _paced_post(self, channel: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """chat.postMessage, at most one per second into any one channel."""
+        lock = self._channel_locks.setdefault(channel, asyncio.Lock())
+        async with lock:
+            wait = self._last_post.get(channel, -CHANNEL_GAP) + CHANNEL_GAP - self._monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                return await self._call("chat.postMessage", channel=channel, **payload)
+            finally:
+                self._last_post[channel] = self._monotonic()
+
+    async def deliver(self, reply: Reply, origin: Origin) -> None:
+        for message in reply.messages:
+            await self._deliver_one(message, origin)
+
+    async def _deliver_one(self, message: Message, origin: Origin) -> None:
+        payload = message_payload(message)
+        if message.audience is Audience.REQUESTER:
+            await self._ephemeral(payload, origin)
+            return
+        if message.audience is Audience.DIRECT:
+            kind, target = "direct", origin.user
+        else:
+            kind, target = "channel", message.channel or self.default_channel or ""
+        anchor = (message.anchor.kind, message.anchor.id) if message.anchor else None
+        try:
+            await self._post(kind, target, payload, anchor)
+        except Exception as exc:  # noqa: BLE001 - a failed delivery must not lose the message
+            error = error_of(exc)
+            if error in PERMANENT:
+                log.warning("Slack refused a %s message for good: %s", kind, error)
+                await self._tell(origin, "slack.cannot_post", channel=f"<#{target}>", reason=error)
+                return
+            await self._queue(kind, target, payload, anchor, error)
+            await self._tell(origin, "slack.queued")
+
+    async def _post(
+        self, kind: str, target: str, payload: dict[str, Any], anchor: tuple[str, int] | None
+    ) -> None:
+        channel = await self.dm_channel(target) if kind == "direct" else target
+        response = await self._paced_post(channel, payload)
+        if anchor is not None:
+            async with self.database.transaction() as session:
+                await delivery.remember(
+                    session,
+                    platform=PLATFORM,
+                    channel=str(response.get("channel", channel)),
+                    ts=str(response["ts"]),
+                    anchor_kind=anchor[0],
+                    anchor_id=anchor[1],
+                    now=self.clock.now(),
+                )
+
+    async def _ephemeral(self, payload: dict[str, Any], origin: Origin) -> None:
+        if origin.respond is not None:
+            await origin.respond(**payload, response_type="ephemeral", replace_original=False)
+            return
+        if origin.channel:
+            params = {"channel": origin.channel, "user": origin.user, **payload}
+            if origin.thread_ts:
+                params["thread_ts"] = origin.thread_ts
+            await self._call("chat.postEphemeral", **params)
+            return
+        channel = await self.dm_channel(origin.user)
+        await self._paced_post(channel, payload)
+
+    async def _tell(self, origin: Origin, key: str, **params: str) -> None:
+        """A short word to the person who acted, best effort (it is about another message)."""
+        language = await self.language(origin.user)
+        text = Translator(language or "en")(key, **params)
+        try:
+            await self._ephemeral({"text": text}, origin)
+        except Exception:
+            log.warning("could not tell %s about a delivery problem", origin.user, exc_info=True)
+
+    async def _queue(
+        self,
+        kind: str,
+        target: str,
+        payload: dict[str, Any],
+        anchor: tuple[str, int] | None,
+        error: str,
+    ) -> None:
+        log.warning("queueing a %s message after: %s", kind, error)
+        async with self.database.transaction() as session:
+            await delivery.enqueue(
+                session,
+                platform=PLATFORM,
+                kind=kind,
+                target=target,
+                payload=json.dumps(payload),
+                anchor=anchor,
+                error=error,
+                now=self.clock.now(),
+                delay=timedelta(seconds=RETRY_DELAYS[0]),
+            )
+
+    async def retry_due(self) -> int:
+        """Send what the outbox holds and is due; returns how many went out."""
+        sent = 0
+        async with self.database.transaction() as session:
+            rows = await delivery.due(session, platform=PLATFORM, now=self.clock.now())
+            for row in rows:
+                anchor = (
+                    (row.anchor_kind, row.anchor_id)
+                    if row.anchor_kind and row.anchor_id is not None
+                    else None
+                )
+                try:
+                    await self._post(row.kind, row.target, json.loads(row.payload), anchor)
+                except Exception as exc:
+                    error = error_of(exc)
+                    row.attempts += 1
+                    row.last_error = error[:500]
+                    if row.attempts > len(RETRY_DELAYS) or error in PERMANENT:
+                        row.status = "failed"
+                        log.exception("delivery %s failed for good: %s", row.id, error)
+                    else:
+                        delay = RETRY_DELAYS[row.attempts - 1]
+                        row.next_attempt_at = self.clock.now() + timedelta(seconds=delay)
+                else:
+                    row.status = "sent"
+                    sent += 1
+                session.add(row)
+        return sent
+
+    async def publish_home(self, user: str, message: Message) -> None:
+        await self._call("views.publish", user_id=user, view=home_view(message))
+
+    async def open_modal(self, trigger_id: str, view: dict[str, Any]) -> None:
+        await self._call("views.open", trigger_id=trigger_id, view=view)

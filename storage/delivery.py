@@ -1,0 +1,126 @@
+"""Queries the chat adapters share: inbound deduplication, where posted messages point, and
+the outbox of deliveries to retry. Keyword-only, on a session the caller owns."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, func, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import InboundSeen, Outbox, PlatformMessage
+
+
+async def first_sighting(
+    session: AsyncSession, *, key: str, now: datetime, window: timedelta | None = None
+) -> bool:
+    """True the first time `key` is seen (and records it). With a `window`, a key seen
+    longer ago than that counts as new again (a second, deliberate button press)."""
+    row = await session.get(InboundSeen, key, populate_existing=True)
+    if row is None:
+        try:
+            async with session.begin_nested():
+                session.add(InboundSeen(key=key, seen_at=now))
+                await session.flush()
+        except IntegrityError:
+            return False  # a concurrent delivery of the same thing got there first
+        return True
+    if window is None or now - row.seen_at < window:
+        return False
+    result = await session.exec(
+        update(InboundSeen)
+        .where(col(InboundSeen.key) == key, col(InboundSeen.seen_at) == row.seen_at)
+        .values(seen_at=now)
+    )
+    return bool(result.rowcount == 1)
+
+
+async def forget_seen_before(session: AsyncSession, *, before: datetime) -> None:
+    """Housekeeping: platforms stop retrying after minutes; keys older than that can go."""
+    await session.exec(InboundSeen.__table__.delete().where(InboundSeen.seen_at < before))  # type: ignore[attr-defined]
+
+
+async def remember(
+    session: AsyncSession,
+    *,
+    platform: str,
+    channel: str,
+    ts: str,
+    anchor_kind: str,
+    anchor_id: int,
+    now: datetime,
+) -> None:
+    """Note what a posted message is about (idempotent)."""
+    existing = await session.get(PlatformMessage, (platform, channel, ts))
+    if existing is None:
+        session.add(
+            PlatformMessage(
+                platform=platform,
+                channel=channel,
+                ts=ts,
+                anchor_kind=anchor_kind,
+                anchor_id=anchor_id,
+                created_at=now,
+            )
+        )
+        await session.flush()
+
+
+async def anchor_of(
+    session: AsyncSession, *, platform: str, channel: str, ts: str
+) -> tuple[str, int] | None:
+    row = await session.get(PlatformMessage, (platform, channel, ts))
+    return (row.anchor_kind, row.anchor_id) if row else None
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    platform: str,
+    kind: str,
+    target: str,
+    payload: str,
+    anchor: tuple[str, int] | None,
+    error: str,
+    now: datetime,
+    delay: timedelta,
+) -> Outbox:
+    row = Outbox(
+        platform=platform,
+        kind=kind,
+        target=target,
+        payload=payload,
+        anchor_kind=anchor[0] if anchor else None,
+        anchor_id=anchor[1] if anchor else None,
+        attempts=1,
+        next_attempt_at=now + delay,
+        last_error=error[:500],
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def due(
+    session: AsyncSession, *, platform: str, now: datetime, limit: int = 50
+) -> list[Outbox]:
+    """Pending deliveries whose time has come, oldest first, locked against other replicas."""
+    result = await session.exec(
+        select(Outbox)
+        .where(
+            Outbox.platform == platform,
+            Outbox.status == "pending",
+            Outbox.next_attempt_at <= now,
+        )
+        .order_by(col(Outbox.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(result.all())
+
+
+async def failed_count(session: AsyncSession) -> int:
+    result = await session.exec(select(func.count()).where(Outbox.status == "failed"))
+    return int(result.one())
