@@ -103,10 +103,11 @@ async def enqueue(
     return row
 
 
-async def due(
-    session: AsyncSession, *, platform: str, now: datetime, limit: int = 50
+async def lease_due(
+    session: AsyncSession, *, platform: str, now: datetime, lease: timedelta, limit: int = 50
 ) -> list[Outbox]:
-    """Pending deliveries whose time has come, oldest first, locked against other replicas."""
+    """Take the pending deliveries whose time has come, oldest first: each is pushed `lease`
+    into the future so another replica (or a crash) cannot send it twice meanwhile."""
     result = await session.exec(
         select(Outbox)
         .where(
@@ -118,7 +119,38 @@ async def due(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return list(result.all())
+    rows = list(result.all())
+    for row in rows:
+        row.next_attempt_at = now + lease
+        row.attempts += 1
+        session.add(row)
+    await session.flush()
+    return rows
+
+
+async def settle(
+    session: AsyncSession,
+    *,
+    row_id: int,
+    error: str | None,
+    now: datetime,
+    delays: tuple[int, ...],
+    permanent: bool,
+) -> None:
+    """Record an attempt's outcome: sent, tried again later with backoff, or failed."""
+    row = await session.get(Outbox, row_id)
+    if row is None:
+        return
+    if error is None:
+        row.status = "sent"
+    elif permanent or row.attempts > len(delays):
+        row.status = "failed"
+        row.last_error = error[:500]
+    else:
+        row.last_error = error[:500]
+        row.next_attempt_at = now + timedelta(seconds=delays[row.attempts - 1])
+    session.add(row)
+    await session.flush()
 
 
 async def failed_count(session: AsyncSession) -> int:

@@ -45,7 +45,9 @@ async def open_world(
         "AMBASSADOR_ADMINS": ADMIN,
         "AMBASSADOR_DIGEST_CHANNEL": CHANNEL,
     } | settings
-    bot = await start_bot(make_settings(database_url, **values), clock=clock, rng=random.Random(3))
+    bot = await start_bot(
+        make_settings(database_url, **values), clock=clock, rng=random.Random(3), sweep_every=None
+    )
     async with ClientSession() as http:
         try:
             yield SlackWorld(

@@ -70,8 +70,8 @@ async def test_a_member_joins_claims_and_gets_disclosed_drafts(
     assert "Post on X" in out
     assert "Write it myself" in out
     # the draft message ends with the charter reminder
-    draft_message = out.split("── Ambassador")[-1].rstrip().splitlines()
-    assert draft_message[-1].lstrip(" ·").startswith("Charter:") or "Charter:" in draft_message[-2]
+    (draft_message,) = [m for m in out.split("── Ambassador") if "▸ LinkedIn" in m]
+    assert draft_message.rstrip().splitlines()[-1].lstrip(" ·").startswith("Charter:")
     assert await count(app, Claim) == 1
     assert await count(app, Draft) == 1
     assert await count(app, ConsentEntry) == 1

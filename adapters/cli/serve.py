@@ -54,11 +54,11 @@ class RunningBot:
         await self.core.database.dispose()
 
 
-async def _sweep(bot: RunningBot) -> None:
+async def _sweep(bot: RunningBot, every: float) -> None:
     """Retry what the outbox holds, forever; forget old dedupe keys now and then."""
     rounds = 0
     while True:
-        await asyncio.sleep(OUTBOX_EVERY)
+        await asyncio.sleep(every)
         try:
             await bot.slack.retry_due()
             rounds += 1
@@ -71,8 +71,13 @@ async def _sweep(bot: RunningBot) -> None:
 
 
 async def start_bot(
-    settings: Settings, *, clock: Clock | None = None, rng: random.Random | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    rng: random.Random | None = None,
+    sweep_every: float | None = OUTBOX_EVERY,
 ) -> RunningBot:
+    """Start everything; `sweep_every=None` leaves outbox sweeps to the caller (tests)."""
     if "teams" in settings.chat_platforms:
         raise ConfigurationError("cli.platform_not_built", platforms="teams")
     secret = (
@@ -93,7 +98,8 @@ async def start_bot(
     if socket_mode and settings.slack_app_token is not None:
         bot.socket = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
         await bot.socket.connect_async()  # type: ignore[no-untyped-call]
-    bot.tasks.append(asyncio.create_task(_sweep(bot)))
+    if sweep_every is not None:
+        bot.tasks.append(asyncio.create_task(_sweep(bot, sweep_every)))
     return bot
 
 

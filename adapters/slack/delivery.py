@@ -44,6 +44,7 @@ CHANNEL_GAP = 1.0  # seconds between posts to one channel (Slack's pace)
 LOCALE_TTL = 24 * 3600.0
 CACHE_SIZE = 20_000
 RETRY_DELAYS = (5, 30, 120, 600, 1800)  # outbox backoff; after the last, the row is failed
+LEASE = timedelta(minutes=2)  # a leased row is left alone by other replicas this long
 
 Respond = Callable[..., Awaitable[Any]]
 
@@ -170,7 +171,9 @@ class SlackDelivery:
     ) -> None:
         channel = await self.dm_channel(target) if kind == "direct" else target
         response = await self._paced_post(channel, payload)
-        if anchor is not None:
+        if anchor is None:
+            return
+        try:  # delivered already: failing to note the anchor must not cause a second send
             async with self.database.transaction() as session:
                 await delivery.remember(
                     session,
@@ -181,6 +184,8 @@ class SlackDelivery:
                     anchor_id=anchor[1],
                     now=self.clock.now(),
                 )
+        except Exception:
+            log.exception("could not record what message %s is about", response.get("ts"))
 
     async def _ephemeral(self, payload: dict[str, Any], origin: Origin) -> None:
         if origin.respond is not None:
@@ -227,32 +232,35 @@ class SlackDelivery:
             )
 
     async def retry_due(self) -> int:
-        """Send what the outbox holds and is due; returns how many went out."""
-        sent = 0
+        """Send what the outbox holds and is due; returns how many went out.
+
+        Rows are leased in a short transaction first (another replica skips them), sent with
+        no transaction open, then marked sent, rescheduled or failed.
+        """
+        now = self.clock.now()
         async with self.database.transaction() as session:
-            rows = await delivery.due(session, platform=PLATFORM, now=self.clock.now())
-            for row in rows:
-                anchor = (
-                    (row.anchor_kind, row.anchor_id)
-                    if row.anchor_kind and row.anchor_id is not None
-                    else None
+            rows = await delivery.lease_due(session, platform=PLATFORM, now=now, lease=LEASE)
+        sent = 0
+        for row in rows:
+            anchor = (row.anchor_kind, row.anchor_id) if row.anchor_kind and row.anchor_id else None
+            error: str | None = None
+            try:
+                await self._post(row.kind, row.target, json.loads(row.payload), anchor)
+            except Exception as exc:  # noqa: BLE001 - recorded on the row, retried later
+                error = error_of(exc)
+            async with self.database.transaction() as session:
+                await delivery.settle(
+                    session,
+                    row_id=row.id or 0,
+                    error=error,
+                    now=self.clock.now(),
+                    delays=RETRY_DELAYS,
+                    permanent=error in PERMANENT if error else False,
                 )
-                try:
-                    await self._post(row.kind, row.target, json.loads(row.payload), anchor)
-                except Exception as exc:
-                    error = error_of(exc)
-                    row.attempts += 1
-                    row.last_error = error[:500]
-                    if row.attempts > len(RETRY_DELAYS) or error in PERMANENT:
-                        row.status = "failed"
-                        log.exception("delivery %s failed for good: %s", row.id, error)
-                    else:
-                        delay = RETRY_DELAYS[row.attempts - 1]
-                        row.next_attempt_at = self.clock.now() + timedelta(seconds=delay)
-                else:
-                    row.status = "sent"
-                    sent += 1
-                session.add(row)
+            if error is None:
+                sent += 1
+            else:
+                log.warning("outbox delivery %s failed again: %s", row.id, error)
         return sent
 
     async def publish_home(self, user: str, message: Message) -> None:

@@ -54,10 +54,8 @@ async def claim_item(ctx: Context, item_id: int, instruction: str | None = None)
         )
         notes = result.notes
     key = "claims.claimed" if created else "claims.already"
-    ack = Reply.say(ctx.t(key, title=item.title))
-    return ack + Reply(
-        (draft_message(ctx.t, item=item, draft=draft, claim_id=claim.id, notes=notes),)
-    )
+    drafted = Reply((draft_message(ctx.t, item=item, draft=draft, claim_id=claim.id, notes=notes),))
+    return drafted + Reply.say(ctx.t(key, title=item.title))  # confirmed once delivered
 
 
 async def claim(ctx: Context, command: Command) -> Reply:

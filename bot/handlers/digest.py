@@ -41,7 +41,7 @@ async def send_now(ctx: Context, command: Command) -> Reply:
     assert record.id is not None
     t = Translator(ctx.settings.locale)
     posted = digest_view(t, items, anchor=Anchor("digest", record.id), channel=channel)
-    return Reply.say(ctx.t.plural("digest.sent", len(items))) + Reply((posted,))
+    return Reply((posted,)) + Reply.say(ctx.t.plural("digest.sent", len(items)))
 
 
 async def digest_channel(ctx: Context) -> str | None:
