@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from sqlmodel import func, select
 
-from storage.models import Claim, ConsentEntry, ContentItem, Draft
+from storage.models import Claim, ConsentEntry, ContentItem, Draft, Outbox, PlatformMessage
 from tests.fakes.slack import Call, button, signed_headers
 from tests.slack_world import ADMIN, CHANNEL, MANAGER, SlackWorld
 
@@ -113,7 +113,7 @@ def dms_to(w: SlackWorld, user: str) -> list[Call]:
 
 async def test_reaction_claims_and_other_reactions_are_ignored(world: SlackWorld) -> None:
     w = world
-    digest = await post_digest(w)
+    await post_digest(w)
     digest_ts = await _digest_ts(w)
     await w.slack.event(_reaction("UBOB", "thumbsup", digest_ts))
     await w.slack.event(_reaction("UBOB", "two", "999.999"))  # not a digest message
@@ -130,8 +130,6 @@ async def test_reaction_claims_and_other_reactions_are_ignored(world: SlackWorld
 async def _digest_ts(w: SlackWorld) -> str:
     """The ts the fake gave the digest (what reactions and threads point at)."""
     async with w.bot.core.database.transaction() as session:
-        from storage.models import PlatformMessage
-
         rows = (
             await session.exec(
                 select(PlatformMessage).where(PlatformMessage.anchor_kind == "digest")
@@ -268,8 +266,6 @@ async def test_dm_replies_revise_and_commands_still_work(world: SlackWorld) -> N
 
 async def _draft_ts(w: SlackWorld, channel: str) -> str:
     async with w.bot.core.database.transaction() as session:
-        from storage.models import PlatformMessage
-
         rows = (
             await session.exec(select(PlatformMessage).where(PlatformMessage.channel == channel))
         ).all()
@@ -415,8 +411,6 @@ async def test_slack_failures_are_retried_and_nothing_is_lost(world: SlackWorld)
     await w.slack.click("UHAL", button(digest, "Claim 2"))
     await w.fake.wait_for("respond", lambda c: "try again shortly" in text_of(c))
     assert len(dms_to(w, "UHAL")) == 1
-    from storage.models import Outbox
-
     assert await count(w, Outbox) == 1
     w.clock.advance(seconds=10)
     assert await w.bot.slack.retry_due() == 1

@@ -26,8 +26,14 @@ from storage import delivery
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("/ambassador",)
-EVENTS = ("app_home_opened", "app_mention", "message.im", "reaction_added")
+COMMANDS = ("/ambassador",)  # each needs the `commands` scope
+# The events the bot subscribes to, and the scope each needs. No channel history, ever.
+EVENTS = {
+    "app_home_opened": None,
+    "app_mention": "app_mentions:read",
+    "message.im": "im:history",
+    "reaction_added": "reactions:read",
+}
 DOUBLE_CLICK = timedelta(seconds=5)
 _OURS = re.compile(r"^amb:")
 _LINKS = re.compile(r"^link:")
@@ -54,8 +60,6 @@ class SlackTransport:
         app.event("app_mention")(self.on_mention)
         app.event({"type": "message", "channel_type": "im"})(self.on_direct_message)
         app.event("app_home_opened")(self.on_home_opened)
-        # Other message events (edits in the DM, etc.) need an answer too, or Bolt warns.
-        app.event("message")(self.on_other_message)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -209,9 +213,6 @@ class SlackTransport:
             await self._run(command, origin)
 
         await self._guarded(origin, work)
-
-    async def on_other_message(self, ack: Ack) -> None:
-        await ack()  # channel messages are never delivered (no subscription); edits are ignored
 
     async def on_home_opened(self, ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
         await ack()
