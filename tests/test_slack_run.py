@@ -1,0 +1,84 @@
+"""`ambassador run` as people start it: a real process serving Slack and /healthz, stopping
+cleanly on SIGTERM; and refusing, in one line, to run Slack it could not verify."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import ClientSession
+
+from tests.fakes.slack import SECRET, FakeSlack
+
+AMBASSADOR = str(Path(sys.executable).with_name("ambassador"))
+
+
+def _env(tmp_path: Path, **values: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AMBASSADOR_", "SLACK_", "MICROSOFT_", "OPENAI_"))
+        and k != "DATABASE_URL"
+    }
+    env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}"} | values
+    return env
+
+
+async def test_run_serves_slack_and_stops_on_sigterm(tmp_path: Path) -> None:
+    fake = FakeSlack()
+    await fake.start()
+    env = _env(
+        tmp_path,
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake.url,
+        AMBASSADOR_PORT="0",
+        AMBASSADOR_HOST="127.0.0.1",
+    )
+    process = await asyncio.create_subprocess_exec(
+        AMBASSADOR, "run", env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        assert process.stderr is not None
+        match = None
+        for _ in range(20):  # the ready line, after any library warnings
+            line = (await asyncio.wait_for(process.stderr.readline(), 60)).decode()
+            if match := re.search(r"running on port (\d+)", line):
+                break
+        assert match
+        async with (
+            ClientSession() as http,
+            http.get(f"http://127.0.0.1:{match[1]}/healthz") as resp,
+        ):
+            assert resp.status == 200
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+        rest = (await process.stderr.read()).decode()
+        assert "Traceback" not in rest
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await fake.close()
+
+
+async def test_run_refuses_slack_without_a_signing_secret(tmp_path: Path) -> None:
+    env = _env(tmp_path, SLACK_BOT_TOKEN="xoxb-test")
+    process = await asyncio.create_subprocess_exec(
+        AMBASSADOR,
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 1
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1
+    assert "SLACK_SIGNING_SECRET" in lines[0]
+    assert "xoxb-test" not in err.decode() + out.decode()
