@@ -86,12 +86,14 @@ class SlackDelivery:
         *,
         default_channel: str | None,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.client = client
         self.database = database
         self.clock = clock
         self.default_channel = default_channel
         self._monotonic = monotonic
+        self._sleep = sleep
         self._dm: _Lru = _Lru()
         self._locale: _Lru = _Lru()
         self._last_post: dict[str, float] = {}
@@ -135,7 +137,7 @@ class SlackDelivery:
         async with lock:
             wait = self._last_post.get(channel, -CHANNEL_GAP) + CHANNEL_GAP - self._monotonic()
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
             try:
                 return await self._call("chat.postMessage", channel=channel, **payload)
             finally:
