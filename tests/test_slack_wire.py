@@ -8,7 +8,15 @@ from urllib.parse import urlencode
 
 from sqlmodel import func, select
 
-from storage.models import Claim, ConsentEntry, ContentItem, Draft, Outbox, PlatformMessage
+from storage.models import (
+    Claim,
+    ConsentEntry,
+    ContentItem,
+    Draft,
+    InboundSeen,
+    Outbox,
+    PlatformMessage,
+)
 from tests.fakes.slack import Call, button, signed_headers
 from tests.slack_world import ADMIN, CHANNEL, MANAGER, SlackWorld
 
@@ -416,3 +424,54 @@ async def test_slack_failures_are_retried_and_nothing_is_lost(world: SlackWorld)
     assert await w.bot.slack.retry_due() == 1
     assert len(dms_to(w, "UHAL")) == 2
     assert await w.bot.slack.retry_due() == 0
+
+
+async def test_home_actions_refresh_home_and_forget_erases_slack_traces(world: SlackWorld) -> None:
+    w = world
+    digest = await post_digest(w)
+    await member(w, "UIDA", digest)
+    await w.slack.click("UIDA", button(digest, "Claim 1"))
+    await w.fake.wait_for("respond", lambda c: "You claimed" in text_of(c))
+    await w.slack.event(
+        {"type": "app_home_opened", "user": "UIDA", "tab": "home", "event_ts": "7.1"}
+    )
+    (home,) = await w.fake.wait_for("views.publish")
+    home_click = {
+        "type": "block_actions",
+        "user": {"id": "UIDA"},
+        "team": {"id": "T1"},
+        "trigger_id": "t",
+        "container": {"type": "view", "view_id": "VHOME"},
+        "view": {"id": "VHOME", "type": "home"},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": button(home, "Leave")["action_id"],
+                "value": button(home, "Leave")["value"],
+                "block_id": "b",
+                "action_ts": "1",
+            }
+        ],
+    }
+    await w.slack.interaction(home_click)
+    homes = await w.fake.wait_for("views.publish", count=2)
+    assert "You are not an ambassador" in text_of(homes[1])
+    async with w.bot.core.database.transaction() as session:
+        anchors = (
+            await session.exec(
+                select(PlatformMessage).where(PlatformMessage.anchor_kind == "claim")
+            )
+        ).all()
+    assert len(anchors) == 1
+    await w.slack.command("UIDA", "forget")
+    await w.fake.wait_for("respond", lambda c: "Erased" in text_of(c))
+    async with w.bot.core.database.transaction() as session:
+        anchors = (
+            await session.exec(
+                select(PlatformMessage).where(PlatformMessage.anchor_kind == "claim")
+            )
+        ).all()
+        keys = (await session.exec(select(InboundSeen.key))).all()
+    assert anchors == []
+    assert keys  # presses were recorded…
+    assert not any("UIDA" in key for key in keys)  # …without the person's id

@@ -6,6 +6,7 @@ reacted-to message is about) and passes it in.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -161,4 +162,6 @@ def action_key(body: Payload) -> str | None:
     first = actions[0]
     container = body.get("container", {})
     where = container.get("message_ts") or container.get("view_id") or ""
-    return f"slack:action:{user}:{first.get('action_id')}:{first.get('value')}:{where}"[:255]
+    identity = f"{user}\x1f{first.get('action_id')}\x1f{first.get('value')}\x1f{where}"
+    # hashed: the table of seen presses holds no user id, so there is nothing in it to erase
+    return "slack:action:" + hashlib.sha256(identity.encode()).hexdigest()

@@ -128,6 +128,8 @@ class SlackTransport:
                 await self._open_add_form(command, body)
                 return
             await self._run(command, origin)
+            if command is not None and (body.get("view") or {}).get("type") == "home":
+                await self._publish_home(user, language)  # show the change where it was made
 
         await self._guarded(origin, work)
 
@@ -222,12 +224,14 @@ class SlackTransport:
         origin = Origin(user)
 
         async def work() -> None:
-            language = await self.slack.language(user)
-            reply = await self.core.handle(Command(inbound.actor(user, language), "home"))
-            if reply.messages:
-                await self.slack.publish_home(user, reply.messages[-1])
+            await self._publish_home(user, await self.slack.language(user))
 
         await self._guarded(origin, work)
+
+    async def _publish_home(self, user: str, language: str | None) -> None:
+        reply = await self.core.handle(Command(inbound.actor(user, language), "home"))
+        if reply.messages:
+            await self.slack.publish_home(user, reply.messages[-1])
 
 
 def build_slack(

@@ -10,7 +10,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.commands import Actor
 from bot.services import ledger, people
-from storage.models import Claim, ContentItem, Draft, Person, RoleGrant
+from storage.models import (
+    Claim,
+    ContentItem,
+    Draft,
+    Outbox,
+    Person,
+    PlatformMessage,
+    RoleGrant,
+)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -103,6 +111,12 @@ async def erase(session: AsyncSession, actor: Actor, *, now: datetime) -> Erased
             )
             await session.exec(delete(Draft).where(col(Draft.claim_id).in_(claim_ids)))
             await session.exec(delete(Claim).where(col(Claim.id).in_(claim_ids)))
+            await session.exec(
+                delete(PlatformMessage).where(
+                    col(PlatformMessage.anchor_kind) == "claim",
+                    col(PlatformMessage.anchor_id).in_(claim_ids),
+                )
+            )
         claims = len(claim_ids)
         await session.exec(delete(Person).where(col(Person.id) == person.id))
     grants = await session.exec(
@@ -114,6 +128,14 @@ async def erase(session: AsyncSession, actor: Actor, *, now: datetime) -> Erased
     for grant in grants.all():
         await session.delete(grant)
         roles += 1
+    # drafts still waiting to be delivered to them go too
+    await session.exec(
+        delete(Outbox).where(
+            col(Outbox.platform) == actor.platform,
+            col(Outbox.kind) == "direct",
+            col(Outbox.target) == actor.user_id,
+        )
+    )
     entries = await ledger.erase(session, at=now, platform=actor.platform, user=actor.user_id)
     await session.flush()
     return Erased(claims, drafts, person is not None, roles, entries)
