@@ -1,4 +1,5 @@
-"""`python -m bench [--quick]`: run every benchmark and print the machine and a table.
+"""`python -m bench [--quick] [--only core|slack]`: run the benchmarks, print the machine and
+a table per suite (the core through `Ambassador.handle`; Slack Claim clicks over HTTP).
 
 Progress goes to stderr so stdout is exactly what docs/benchmarks.md records. Nothing is
 written anywhere else: the SQLite files live in a temporary directory and the PostgreSQL
@@ -13,6 +14,7 @@ import sys
 from datetime import date
 
 from bench.core import CONCURRENCY, Config, Row, machine, postgres_version, run_all
+from bench.slack_clicks import TARGET_P99_MS, TARGET_RATIO, ClickConfig, run_slack
 
 HEADERS = ("database", "benchmark", "n", "rate", "p50 ms", "p95 ms", "p99 ms", "max ms", "note")
 
@@ -57,28 +59,54 @@ def table(rows: list[Row]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="100 members instead of 500")
+    parser.add_argument(
+        "--quick", action="store_true", help="100 members instead of 500, 200 clicks not 1,000"
+    )
+    parser.add_argument(
+        "--only", choices=("core", "slack"), help="one suite instead of both (the default)"
+    )
+    parser.add_argument("--clicks", type=int, help="Slack: how many Claim clicks")
+    parser.add_argument("--rate", type=float, help="Slack: clicks per second")
     args = parser.parse_args(argv)
     config = Config.quick() if args.quick else Config()
+    clicks = ClickConfig.quick() if args.quick else ClickConfig()
+    clicks = ClickConfig(args.clicks or clicks.clicks, args.rate or clicks.rate)
 
     def progress(text: str) -> None:
         print(f"... {text}", file=sys.stderr, flush=True)
 
     pg_version = postgres_version()
-    print(f"Ambassador core benchmarks, {date.today().isoformat()}")
-    print(
-        f"{config.members} members, {config.revisions} revisions, "
-        f"{config.ledger_entries:,}-entry ledger, {CONCURRENCY} concurrent tasks"
-    )
-    print()
+    if args.only != "slack":
+        print(f"Ambassador core benchmarks, {date.today().isoformat()}")
+        print(
+            f"{config.members} members, {config.revisions} revisions, "
+            f"{config.ledger_entries:,}-entry ledger, {CONCURRENCY} concurrent tasks"
+        )
+        print()
     for name, value in machine(pg_version):
         print(f"- {name}: {value}")
     print()
     if pg_version is None:
         print("PostgreSQL: no server answered at 127.0.0.1:5432; its benchmarks are skipped.")
         print()
-    rows = asyncio.run(run_all(config, progress, pg_version))
-    print(table(rows))
+    if args.only != "slack":
+        rows = asyncio.run(run_all(config, progress, pg_version))
+        print(table(rows))
+    if args.only != "core":
+        if args.only is None:
+            print()
+        print(f"Ambassador Slack claim clicks, {date.today().isoformat()}")
+        print(
+            f"{clicks.clicks:,} signed Claim clicks from {clicks.clicks:,} members at "
+            f"{clicks.rate:g}/s, open loop; targets: p99 <= {TARGET_P99_MS:g} ms, "
+            f"<= {TARGET_RATIO:g}x bare Bolt, zero errors, every claim stored once"
+        )
+        print()
+        results = asyncio.run(run_slack(clicks, progress, pg_version))
+        print(table(results.rows))
+        print()
+        for line in results.verdicts:
+            print(f"- {line}")
     return 0
 
 

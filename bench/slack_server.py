@@ -1,0 +1,235 @@
+"""`python -m bench.slack_server DATABASE_URL MEMBERS`: the real bot in a process of its own.
+
+The load generator must not share an event loop with the bot, or its own work would show up
+as acknowledgement latency. This process starts the local fake Slack Web API and the real
+bot (`start_bot`, the same wiring as `ambassador run`), publishes a digest as the manager,
+makes MEMBERS people already joined (straight through the core: setup, not measured), then
+prints one JSON line on stdout with what the load generator needs, and serves until stdin
+closes or SIGTERM. `GET /stats` on a small control server of its own reports what the bot
+has done so far: claims and drafts in the database, DMs the fake has received and when.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import random
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import ClientSession, web
+from sqlalchemy import distinct
+from sqlmodel import col, func, select
+
+from adapters.cli.serve import RunningBot, start_bot
+from adapters.server import SLACK_PATH
+from bot.commands import Actor, Command, Via
+from bot.settings import Settings
+from storage.models import Claim, Draft, PlatformMessage
+from tests.fakes.slack import SECRET, Call, FakeSlack, SlackClient, button
+
+MANAGER, CHANNEL = "UMGR", "CDIGEST"
+ITEMS = 5
+JOIN_TASKS = 4  # members are made a few at a time: every agree takes the ledger head lock
+
+
+def member_id(i: int) -> str:
+    """The Slack user id of member `i`, the same in the bench process and here."""
+    return f"U{i:05d}"
+
+
+@dataclass
+class TimedSlack(FakeSlack):
+    """The fake, plus a count of DMs and the wall-clock time of the first and last one, so
+    the bench process can tell when the bot has delivered everything (and how fast)."""
+
+    dms: int = 0
+    first_dm: float = 0.0
+    last_dm: float = 0.0
+
+    async def _record(self, call: Call) -> None:
+        await super()._record(call)
+        if call.method == "chat.postMessage" and str(call.params.get("channel", "")).startswith(
+            "D"
+        ):
+            now = time.time()
+            self.dms += 1
+            self.first_dm = self.first_dm or now
+            self.last_dm = now
+
+
+class ErrorLog(logging.Handler):
+    """Counts what the bot logs at ERROR or above (a failed click is acknowledged first and
+    only then fails, so the HTTP status cannot show it) and keeps the first few."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.count = 0
+        self.first: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+        if len(self.first) < 5:
+            error = record.exc_info[1] if record.exc_info else None
+            cause = f": {type(error).__name__}: {error}"[:300] if error else ""
+            self.first.append(f"{record.getMessage()}{cause}")
+
+
+ERRORS = ErrorLog()
+
+
+def bench_settings(database_url: str, api_url: str) -> Settings:
+    """Explicit values, so a developer's environment or .env cannot change the figures."""
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        DATABASE_URL=database_url,
+        SLACK_BOT_TOKEN="xoxb-bench",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=api_url,
+        AMBASSADOR_PORT="0",
+        AMBASSADOR_HOST="127.0.0.1",
+        AMBASSADOR_MANAGERS=MANAGER,
+        AMBASSADOR_DIGEST_CHANNEL=CHANNEL,
+        AMBASSADOR_COMPANY="ACME",
+        AMBASSADOR_LOCALE="en",
+    )
+
+
+async def publish_digest(bot: RunningBot, fake: TimedSlack) -> Call:
+    """The manager adds the items and sends `digest now`, over signed HTTP as in Slack."""
+    async with ClientSession() as http:
+        slack = SlackClient(http, f"http://127.0.0.1:{bot.port}{SLACK_PATH}", fake)
+        for i in range(1, ITEMS + 1):
+            await slack.command(MANAGER, f"add https://example.com/n/{i} Title {i}")
+            await fake.wait_for("respond", lambda c, i=i: f"Added item #{i}" in c.blocks_text())
+        await slack.command(MANAGER, "digest now")
+        (digest,) = await fake.wait_for(
+            "chat.postMessage", lambda c: c.params.get("channel") == CHANNEL
+        )
+    return digest
+
+
+async def make_members(bot: RunningBot, members: int) -> None:
+    """MEMBERS people press "I agree" (charter 1, nothing pending), through the core only."""
+    ids = iter(range(members))
+
+    async def worker() -> None:
+        for i in ids:  # one shared iterator: each member is made once
+            actor = Actor("slack", member_id(i))
+            await bot.core.handle(Command(actor, "agree", ("1", ""), via=Via.BUTTON))
+
+    await asyncio.gather(*(worker() for _ in range(JOIN_TASKS)))
+
+
+async def digest_ts(bot: RunningBot) -> str:
+    """The ts the fake gave the digest: what Slack puts in a click's container. The bot
+    notes it just after the post, so it may take a moment to appear (setup: polling is fine)."""
+    query = select(PlatformMessage.ts).where(PlatformMessage.anchor_kind == "digest")
+    async with asyncio.timeout(15):
+        while True:
+            async with bot.core.database.transaction() as session:
+                found = (await session.exec(query)).first()
+            if found is not None:
+                return str(found)
+            await asyncio.sleep(0.05)
+
+
+async def stats(bot: RunningBot, fake: TimedSlack) -> dict[str, Any]:
+    """What has been stored and delivered so far."""
+    counts = select(
+        func.count(col(Claim.id)),
+        func.count(distinct(Claim.person_id)),
+        func.count(distinct(Claim.item_id)),
+    )
+    async with bot.core.database.transaction() as session:
+        claims, people, items = (await session.exec(counts)).one()
+        drafts = (await session.exec(select(func.count(col(Draft.id))))).one()
+    return {
+        "claims": int(claims),
+        "claimants": int(people),
+        "items": int(items),
+        "drafts": int(drafts),
+        "dms": fake.dms,
+        "first_dm": fake.first_dm,
+        "last_dm": fake.last_dm,
+        "logged_errors": ERRORS.count,
+        "first_errors": ERRORS.first,
+    }
+
+
+async def control_server(bot: RunningBot, fake: TimedSlack) -> tuple[web.AppRunner, int]:
+    async def handle(_request: web.Request) -> web.Response:
+        return web.json_response(await stats(bot, fake))
+
+    app = web.Application()
+    app.router.add_get("/stats", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, int(runner.addresses[0][1])
+
+
+async def until_told_to_stop() -> None:
+    """Until stdin closes (the bench process ended or closed it) or SIGTERM arrives."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+
+    async def stdin_closed() -> None:
+        while await reader.read(4096):
+            pass
+        stop.set()
+
+    watcher = asyncio.create_task(stdin_closed())
+    try:
+        await stop.wait()
+    finally:
+        watcher.cancel()
+
+
+async def serve(database_url: str, members: int) -> None:
+    logging.getLogger().addHandler(ERRORS)
+    fake = TimedSlack()
+    await fake.start()
+    bot = await start_bot(
+        bench_settings(database_url, fake.url), rng=random.Random(1), sweep_every=None
+    )
+    runner: web.AppRunner | None = None
+    try:
+        digest = await publish_digest(bot, fake)
+        await make_members(bot, members)
+        runner, control = await control_server(bot, fake)
+        ready = {
+            "endpoint": f"http://127.0.0.1:{bot.port}{SLACK_PATH}",
+            "api": fake.url,
+            "stats": f"http://127.0.0.1:{control}/stats",
+            "button": button(digest, "Claim 1"),
+            "message_ts": await digest_ts(bot),
+        }
+        print(json.dumps(ready), flush=True)
+        await until_told_to_stop()
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await bot.close()
+        await fake.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.slack_server", description=__doc__)
+    parser.add_argument("database_url")
+    parser.add_argument("members", type=int)
+    args = parser.parse_args()
+    asyncio.run(serve(args.database_url, args.members))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
