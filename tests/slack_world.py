@@ -12,6 +12,7 @@ from aiohttp import ClientSession
 
 from adapters.cli.serve import RunningBot, start_bot
 from bot.clock import FixedClock
+from storage.database import Database
 from tests.conftest import make_settings
 from tests.fakes.slack import SECRET, FakeSlack, SlackClient
 
@@ -24,6 +25,7 @@ class SlackWorld:
     bot: RunningBot
     slack: SlackClient
     clock: FixedClock
+    db: Database  # the test's own connection: it looks at what the bot stored, from outside
 
     @property
     def base(self) -> str:
@@ -48,6 +50,7 @@ async def open_world(
     bot = await start_bot(
         make_settings(database_url, **values), clock=clock, rng=random.Random(3), sweep_every=None
     )
+    db = Database(database_url)
     async with ClientSession() as http:
         try:
             yield SlackWorld(
@@ -55,10 +58,12 @@ async def open_world(
                 bot,
                 SlackClient(http, f"http://127.0.0.1:{bot.port}/slack/events", fake),
                 clock,
+                db,
             )
         finally:
             await bot.close()
             await fake.close()
+            await db.dispose()
 
 
 @pytest.fixture

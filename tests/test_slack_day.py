@@ -67,7 +67,7 @@ async def test_a_day_in_slack(world: SlackWorld) -> None:
         "chat.postMessage", lambda c: c.params["channel"] == "D" + reviser, count=2
     )
 
-    async with w.bot.core.database.transaction() as session:
+    async with w.db.transaction() as session:
         claims = int((await session.exec(select(func.count()).select_from(Claim))).one())
         drafts = int((await session.exec(select(func.count()).select_from(Draft))).one())
         people = int((await session.exec(select(func.count()).select_from(Person))).one())

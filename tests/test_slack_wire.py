@@ -22,7 +22,7 @@ from tests.slack_world import ADMIN, CHANNEL, MANAGER, SlackWorld
 
 
 async def count(w: SlackWorld, model: type) -> int:
-    async with w.bot.core.database.transaction() as session:
+    async with w.db.transaction() as session:
         return int((await session.exec(select(func.count()).select_from(model))).one())
 
 
@@ -137,7 +137,7 @@ async def test_reaction_claims_and_other_reactions_are_ignored(world: SlackWorld
 
 async def _digest_ts(w: SlackWorld) -> str:
     """The ts the fake gave the digest (what reactions and threads point at)."""
-    async with w.bot.core.database.transaction() as session:
+    async with w.db.transaction() as session:
         rows = (
             await session.exec(
                 select(PlatformMessage).where(PlatformMessage.anchor_kind == "digest")
@@ -273,7 +273,7 @@ async def test_dm_replies_revise_and_commands_still_work(world: SlackWorld) -> N
 
 
 async def _draft_ts(w: SlackWorld, channel: str) -> str:
-    async with w.bot.core.database.transaction() as session:
+    async with w.db.transaction() as session:
         rows = (
             await session.exec(select(PlatformMessage).where(PlatformMessage.channel == channel))
         ).all()
@@ -421,9 +421,9 @@ async def test_slack_failures_are_retried_and_nothing_is_lost(world: SlackWorld)
     assert len(dms_to(w, "UHAL")) == 1
     assert await count(w, Outbox) == 1
     w.clock.advance(seconds=10)
-    assert await w.bot.slack.retry_due() == 1
+    assert await w.bot.call(w.bot.slack.retry_due()) == 1
     assert len(dms_to(w, "UHAL")) == 2
-    assert await w.bot.slack.retry_due() == 0
+    assert await w.bot.call(w.bot.slack.retry_due()) == 0
 
 
 async def test_home_actions_refresh_home_and_forget_erases_slack_traces(world: SlackWorld) -> None:
@@ -456,7 +456,7 @@ async def test_home_actions_refresh_home_and_forget_erases_slack_traces(world: S
     await w.slack.interaction(home_click)
     homes = await w.fake.wait_for("views.publish", count=2)
     assert "You are not an ambassador" in text_of(homes[1])
-    async with w.bot.core.database.transaction() as session:
+    async with w.db.transaction() as session:
         anchors = (
             await session.exec(
                 select(PlatformMessage).where(PlatformMessage.anchor_kind == "claim")
@@ -465,7 +465,7 @@ async def test_home_actions_refresh_home_and_forget_erases_slack_traces(world: S
     assert len(anchors) == 1
     await w.slack.command("UIDA", "forget")
     await w.fake.wait_for("respond", lambda c: "Erased" in text_of(c))
-    async with w.bot.core.database.transaction() as session:
+    async with w.db.transaction() as session:
         anchors = (
             await session.exec(
                 select(PlatformMessage).where(PlatformMessage.anchor_kind == "claim")

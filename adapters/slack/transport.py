@@ -7,9 +7,10 @@ EVENTS, which the manifest test compares with `manifest.yml`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -39,15 +40,23 @@ _OURS = re.compile(r"^amb:")
 _LINKS = re.compile(r"^link:")
 
 Ack = Callable[..., Awaitable[None]]
+HandOff = Callable[[Coroutine[Any, Any, None]], object]  # runs work after the acknowledgement
 
 
 class SlackTransport:
     """Wires a Bolt app to the core. `delivery` sends; the core decides."""
 
-    def __init__(self, core: Ambassador, app: AsyncApp, slack: SlackDelivery) -> None:
+    def __init__(
+        self,
+        core: Ambassador,
+        app: AsyncApp,
+        slack: SlackDelivery,
+        hand_off: HandOff,
+    ) -> None:
         self.core = core
         self.app = app
         self.slack = slack
+        self._hand_off = hand_off
         self._router_names = {route.name for route in core.router.listed(frozenset({"admin"}))}
 
     def register(self) -> None:
@@ -111,7 +120,7 @@ class SlackTransport:
             language = await self.slack.language(user)
             await self._run(inbound.slash_command(body, language), origin)
 
-        await self._guarded(origin, work)
+        self._hand_off(self._guarded(origin, work))
 
     async def on_action(self, ack: Ack, body: dict[str, Any], respond: Any) -> None:
         await ack()
@@ -131,7 +140,7 @@ class SlackTransport:
             if command is not None and (body.get("view") or {}).get("type") == "home":
                 await self._publish_home(user, language)  # show the change where it was made
 
-        await self._guarded(origin, work)
+        self._hand_off(self._guarded(origin, work))
 
     async def _open_add_form(self, command: Command, body: dict[str, Any]) -> None:
         """The Home tab's "Add content" opens a modal, for managers only (checked here and
@@ -160,9 +169,8 @@ class SlackTransport:
             return
         await ack()
         origin = Origin(user)
-        await self._guarded(
-            origin, lambda: self._run(inbound.view_submission(body, language), origin)
-        )
+        command = inbound.view_submission(body, language)
+        self._hand_off(self._guarded(origin, lambda: self._run(command, origin)))
 
     async def on_reaction(self, ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
         await ack()
@@ -179,7 +187,7 @@ class SlackTransport:
             language = await self.slack.language(user)
             await self._run(inbound.reaction(event, anchor, language), origin)
 
-        await self._guarded(origin, work)
+        self._hand_off(self._guarded(origin, work))
 
     async def on_mention(self, ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
         await ack()
@@ -193,7 +201,7 @@ class SlackTransport:
             language = await self.slack.language(user)
             await self._run(inbound.mention(event, anchor, language), origin)
 
-        await self._guarded(origin, work)
+        self._hand_off(self._guarded(origin, work))
 
     async def on_direct_message(
         self, ack: Ack, body: dict[str, Any], event: dict[str, Any]
@@ -214,7 +222,7 @@ class SlackTransport:
             )
             await self._run(command, origin)
 
-        await self._guarded(origin, work)
+        self._hand_off(self._guarded(origin, work))
 
     async def on_home_opened(self, ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
         await ack()
@@ -226,7 +234,7 @@ class SlackTransport:
         async def work() -> None:
             await self._publish_home(user, await self.slack.language(user))
 
-        await self._guarded(origin, work)
+        self._hand_off(self._guarded(origin, work))
 
     async def _publish_home(self, user: str, language: str | None) -> None:
         reply = await self.core.handle(Command(inbound.actor(user, language), "home"))
@@ -235,9 +243,15 @@ class SlackTransport:
 
 
 def build_slack(
-    core: Ambassador, client: AsyncWebClient, *, signing_secret: str | None
+    core: Ambassador,
+    client: AsyncWebClient,
+    *,
+    signing_secret: str | None,
+    hand_off: HandOff | None = None,
 ) -> tuple[AsyncApp, SlackDelivery]:
-    """A Bolt app wired to the core, for HTTP (with a signing secret) or Socket Mode."""
+    """A Bolt app wired to the core, for HTTP (with a signing secret) or Socket Mode.
+    `hand_off` runs the work after each acknowledgement (default: a task on the same loop;
+    the server passes its worker loop)."""
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret,
@@ -248,5 +262,5 @@ def build_slack(
     slack = SlackDelivery(
         client, core.database, core.clock, default_channel=core.settings.digest_channel
     )
-    SlackTransport(core, app, slack).register()
+    SlackTransport(core, app, slack, hand_off or asyncio.ensure_future).register()
     return app, slack
