@@ -18,7 +18,7 @@ import logging
 import random
 import signal
 import sys
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +28,10 @@ from sqlmodel import col, func, select
 
 from adapters.cli.serve import RunningBot, start_bot
 from adapters.server import SLACK_PATH
-from adapters.worker import Worker
 from bot.commands import Actor, Command, Via
 from bot.settings import Settings
 from storage.models import Claim, Draft, PlatformMessage
-from tests.fakes.slack import SECRET, Call, FakeSlack, SlackClient, button
+from tests.fakes.slack import SECRET, Call, SlackClient, button
 
 MANAGER, CHANNEL = "UMGR", "CDIGEST"
 ITEMS = 5
@@ -45,25 +44,54 @@ def member_id(i: int) -> str:
 
 
 @dataclass
-class TimedSlack(FakeSlack):
-    """The fake, plus a count of DMs and the wall-clock time of the first and last one, so
-    the bench process can tell when the bot has delivered everything (and how fast)."""
+class RemoteFake:
+    """The fake Slack Web API in a process of its own (`bench.fake_slack`), seen through
+    its control routes: Slack is remote in production, so it must not share this
+    interpreter's lock and garbage collector with the bot."""
 
-    dms: int = 0
-    first_dm: float = 0.0
-    last_dm: float = 0.0
-    keep_calls: bool = True
+    process: asyncio.subprocess.Process
+    url: str
+    control: str
+    http: ClientSession
 
-    async def _record(self, call: Call) -> None:
-        if self.keep_calls:
-            await super()._record(call)
-        if call.method == "chat.postMessage" and str(call.params.get("channel", "")).startswith(
-            "D"
-        ):
-            now = time.time()
-            self.dms += 1
-            self.first_dm = self.first_dm or now
-            self.last_dm = now
+    @classmethod
+    async def start(cls, http: ClientSession) -> RemoteFake:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.fake_slack",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert process.stdout is not None
+        ready = json.loads(await asyncio.wait_for(process.stdout.readline(), 60))
+        return cls(process, ready["url"], ready["control"], http)
+
+    def response_url(self, name: str) -> str:
+        return self.url.replace("/api/", f"/respond/{name}")
+
+    async def calls(self, method: str) -> list[Call]:
+        async with self.http.get(f"{self.control}/_calls", params={"method": method}) as resp:
+            return [Call(method, params) for params in await resp.json()]
+
+    async def wait_for(self, method: str, predicate: Callable[[Call], bool]) -> list[Call]:
+        """Setup only: poll the fake until a matching call arrived (15 s at most)."""
+        async with asyncio.timeout(15):
+            while True:  # another process: there is no event to wait on, so poll
+                found = [c for c in await self.calls(method) if predicate(c)]
+                if found:
+                    return found
+                await asyncio.sleep(0.05)
+
+    async def stats(self) -> dict[str, Any]:
+        async with self.http.get(f"{self.control}/_stats") as resp:
+            return dict(await resp.json())
+
+    async def quiet(self) -> None:
+        async with self.http.post(f"{self.control}/_quiet") as resp:
+            await resp.read()
+
+    async def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        await asyncio.wait_for(self.process.wait(), 30)
 
 
 class ErrorLog(logging.Handler):
@@ -103,17 +131,16 @@ def bench_settings(database_url: str, api_url: str) -> Settings:
     )
 
 
-async def publish_digest(bot: RunningBot, fake: TimedSlack, host: Worker) -> Call:
+async def publish_digest(bot: RunningBot, fake: RemoteFake) -> Call:
     """The manager adds the items and sends `digest now`, over signed HTTP as in Slack."""
-    async with ClientSession() as http:
-        slack = SlackClient(http, f"http://127.0.0.1:{bot.port}{SLACK_PATH}", fake)
-        for i in range(1, ITEMS + 1):
-            await slack.command(MANAGER, f"add https://example.com/n/{i} Title {i}")
-            added = fake.wait_for("respond", lambda c, i=i: f"Added item #{i}" in c.blocks_text())
-            await host.call(added)
-        await slack.command(MANAGER, "digest now")
-        posted = fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") == CHANNEL)
-        (digest,) = await host.call(posted)
+    slack = SlackClient(fake.http, f"http://127.0.0.1:{bot.port}{SLACK_PATH}", fake)  # type: ignore[arg-type]
+    for i in range(1, ITEMS + 1):
+        await slack.command(MANAGER, f"add https://example.com/n/{i} Title {i}")
+        await fake.wait_for("respond", lambda c, i=i: f"Added item #{i}" in c.blocks_text())
+    await slack.command(MANAGER, "digest now")
+    (digest,) = await fake.wait_for(
+        "chat.postMessage", lambda c: c.params.get("channel") == CHANNEL
+    )
     return digest
 
 
@@ -149,7 +176,7 @@ async def digest_ts(bot: RunningBot) -> str:
             await asyncio.sleep(0.05)
 
 
-async def stats(bot: RunningBot, fake: TimedSlack) -> dict[str, Any]:
+async def stats(bot: RunningBot, fake: RemoteFake) -> dict[str, Any]:
     """What has been stored and delivered so far."""
     counts = select(
         func.count(col(Claim.id)),
@@ -169,15 +196,13 @@ async def stats(bot: RunningBot, fake: TimedSlack) -> dict[str, Any]:
         "claimants": int(people),
         "items": int(items),
         "drafts": int(drafts),
-        "dms": fake.dms,
-        "first_dm": fake.first_dm,
-        "last_dm": fake.last_dm,
+        **await fake.stats(),
         "logged_errors": ERRORS.count,
         "first_errors": ERRORS.first,
     }
 
 
-async def control_server(bot: RunningBot, fake: TimedSlack) -> tuple[web.AppRunner, int]:
+async def control_server(bot: RunningBot, fake: RemoteFake) -> tuple[web.AppRunner, int]:
     async def handle(_request: web.Request) -> web.Response:
         return web.json_response(await stats(bot, fake))
 
@@ -211,35 +236,31 @@ async def until_told_to_stop() -> None:
 
 async def serve(database_url: str, members: int) -> None:
     logging.getLogger().addHandler(ERRORS)
-    # Slack's Web API is remote in production: here its fake gets a loop (thread) of its own,
-    # so serving the bot's outgoing calls does not occupy the loop that acknowledges clicks.
-    host = Worker("fake-slack").start()
-    fake = TimedSlack()
-    await host.call(fake.start())
-    bot = await start_bot(
-        bench_settings(database_url, fake.url), rng=random.Random(1), sweep_every=None
-    )
-    runner: web.AppRunner | None = None
-    try:
-        digest = await publish_digest(bot, fake, host)
-        await make_members(bot, members)
-        runner, control = await control_server(bot, fake)
-        ready = {
-            "endpoint": f"http://127.0.0.1:{bot.port}{SLACK_PATH}",
-            "api": fake.url,
-            "stats": f"http://127.0.0.1:{control}/stats",
-            "button": button(digest, "Claim 1"),
-            "message_ts": await digest_ts(bot),
-        }
-        fake.keep_calls = False  # production has no such growing list: count, do not hoard
-        print(json.dumps(ready), flush=True)
-        await until_told_to_stop()
-    finally:
-        if runner is not None:
-            await runner.cleanup()
-        await bot.close()
-        await host.call(fake.close())
-        host.stop()
+    async with ClientSession() as http:
+        fake = await RemoteFake.start(http)
+        bot = await start_bot(
+            bench_settings(database_url, fake.url), rng=random.Random(1), sweep_every=None
+        )
+        runner: web.AppRunner | None = None
+        try:
+            digest = await publish_digest(bot, fake)
+            await make_members(bot, members)
+            runner, control = await control_server(bot, fake)
+            ready = {
+                "endpoint": f"http://127.0.0.1:{bot.port}{SLACK_PATH}",
+                "api": fake.url,
+                "stats": f"http://127.0.0.1:{control}/stats",
+                "button": button(digest, "Claim 1"),
+                "message_ts": await digest_ts(bot),
+            }
+            await fake.quiet()  # production has no growing list of calls: count, do not hoard
+            print(json.dumps(ready), flush=True)
+            await until_told_to_stop()
+        finally:
+            if runner is not None:
+                await runner.cleanup()
+            await bot.close()
+            await fake.close()
 
 
 def main() -> int:

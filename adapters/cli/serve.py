@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from adapters.cli.wiring import create_app, slack_client
@@ -35,7 +35,8 @@ from storage import delivery, migrate
 log = logging.getLogger(__name__)
 OUTBOX_EVERY = 5.0  # seconds between outbox sweeps
 SWITCH_INTERVAL = 0.001  # seconds; the interpreter's default is 0.005
-WORKER_NICE = 10  # the worker thread yields the CPU to acknowledgements
+GC_THRESHOLDS = (20_000, 20, 100)  # fewer, not longer, young-generation passes under load
+WORKER_NICE = 19  # the worker thread yields the CPU to acknowledgements
 T = TypeVar("T")
 SEEN_KEPT = timedelta(days=1)  # Slack stops retrying an event after minutes
 
@@ -50,6 +51,7 @@ class RunningBot:
     worker: Worker
     port: int
     runner: web.AppRunner
+    session: ClientSession  # the delivery's pooled connections, on the worker loop
     sweeps: list[concurrent.futures.Future[None]] = field(default_factory=list)
     socket: AsyncSocketModeHandler | None = None
 
@@ -63,6 +65,7 @@ class RunningBot:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
         await self.runner.cleanup()  # no new requests
         await self.worker.drain()  # finish what was acknowledged
+        await self.worker.call(self.session.close())
         await self.worker.call(self.core.database.dispose())
         self.worker.stop()
 
@@ -81,6 +84,11 @@ async def _sweep(bot: RunningBot, every: float) -> None:
                     await delivery.forget_seen_before(session, before=before)
         except Exception:
             log.exception("outbox sweep failed")
+
+
+async def _pooled_session() -> ClientSession:
+    """Made on the worker loop, where every delivery runs."""
+    return ClientSession()
 
 
 async def start_bot(
@@ -104,15 +112,17 @@ async def start_bot(
     sys.setswitchinterval(SWITCH_INTERVAL)
     worker = Worker(nice=WORKER_NICE).start()
     core = create_app(settings, clock=clock, rng=rng)
+    session = await worker.call(_pooled_session())
     bolt, slack = build_slack(
         core,
         slack_client(settings),
         signing_secret=None if socket_mode else secret,
         hand_off=worker.submit,
+        delivery_client=slack_client(settings, session),
     )
     web_app = build_web_app(slack=None if socket_mode else bolt)
     runner, port = await start(web_app, host=settings.host, port=settings.port)
-    bot = RunningBot(core, slack, worker, port, runner)
+    bot = RunningBot(core, slack, worker, port, runner, session)
     if socket_mode and settings.slack_app_token is not None:
         bot.socket = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
         await bot.socket.connect_async()  # type: ignore[no-untyped-call]
@@ -122,6 +132,7 @@ async def start_bot(
     # full passes, whose pauses hold the interpreter lock and so delay acknowledgements.
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     return bot
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from aiohttp import ClientSession
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -36,9 +37,10 @@ def create_app(
     )
 
 
-def slack_client(settings: Settings) -> AsyncWebClient:
+def slack_client(settings: Settings, session: ClientSession | None = None) -> AsyncWebClient:
     """The Web API client: `SLACK_API_URL` (a local fake in tests), and retries on 429
-    (honouring Retry-After), 5xx and connection errors before anything reaches the outbox."""
+    (honouring Retry-After), 5xx and connection errors before anything reaches the outbox.
+    With a `session`, connections are pooled (it belongs to the loop it was made on)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     base_url = (
         settings.slack_api_url
@@ -49,6 +51,7 @@ def slack_client(settings: Settings) -> AsyncWebClient:
         token=token,
         base_url=base_url,
         timeout=10,
+        session=session,
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=2),
             AsyncServerErrorRetryHandler(max_retry_count=2),

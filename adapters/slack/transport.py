@@ -248,10 +248,12 @@ def build_slack(
     *,
     signing_secret: str | None,
     hand_off: HandOff | None = None,
+    delivery_client: AsyncWebClient | None = None,
 ) -> tuple[AsyncApp, SlackDelivery]:
     """A Bolt app wired to the core, for HTTP (with a signing secret) or Socket Mode.
     `hand_off` runs the work after each acknowledgement (default: a task on the same loop;
-    the server passes its worker loop)."""
+    the server passes its worker loop, and a `delivery_client` with pooled connections
+    made on that loop)."""
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret,
@@ -260,7 +262,10 @@ def build_slack(
         raise_error_for_unhandled_request=False,
     )
     slack = SlackDelivery(
-        client, core.database, core.clock, default_channel=core.settings.digest_channel
+        delivery_client or client,
+        core.database,
+        core.clock,
+        default_channel=core.settings.digest_channel,
     )
     SlackTransport(core, app, slack, hand_off or asyncio.ensure_future).register()
     return app, slack

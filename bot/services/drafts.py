@@ -66,13 +66,20 @@ async def latest(session: AsyncSession, claim_id: int) -> Draft | None:
     return drafts[-1] if drafts else None
 
 
+TAKEN_WINDOW = 500  # the drafter can only tell a few hundred wordings apart anyway
+
+
 async def _taken_by_others(
     session: AsyncSession, *, item_id: int, claim_id: int
 ) -> tuple[str, ...]:
+    """Wordings others already hold for this item: the most recent few hundred, so a claim
+    costs the same for the thousandth claimant as for the tenth."""
     result = await session.exec(
         select(Draft.variant)
         .join(Claim, col(Claim.id) == col(Draft.claim_id))
         .where(Claim.item_id == item_id, Claim.id != claim_id)
+        .order_by(col(Draft.id).desc())
+        .limit(TAKEN_WINDOW)
     )
     return tuple(result.all())
 
