@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
-import sys
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
+from bench.lifetime import until_told_to_stop
 from tests.fakes.slack import Call, FakeSlack
 
 
@@ -71,29 +69,11 @@ async def serve() -> None:
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     port = runner.addresses[0][1]
     print(json.dumps({"url": fake.url, "control": f"http://127.0.0.1:{port}"}), flush=True)
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-
-    async def stdin_closed() -> None:
-        while await reader.read(4096):
-            pass
-        stop.set()
-
-    watcher = asyncio.create_task(stdin_closed())
     try:
-        await stop.wait()
+        await until_told_to_stop()
     finally:
-        watcher.cancel()
         await runner.cleanup()
         await fake.close()
-
-
-def payload_of(params: dict[str, Any]) -> Call:
-    """A recorded call as the tests' helpers expect it (to find buttons in it)."""
-    return Call("chat.postMessage", params)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ import asyncio
 import json
 import logging
 import random
-import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from sqlmodel import col, func, select
 
 from adapters.cli.serve import RunningBot, start_bot
 from adapters.server import SLACK_PATH
+from bench.lifetime import until_told_to_stop
 from bot.commands import Actor, Command, Via
 from bot.settings import Settings
 from storage.models import Claim, Draft, PlatformMessage
@@ -212,26 +212,6 @@ async def control_server(bot: RunningBot, fake: RemoteFake) -> tuple[web.AppRunn
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     return runner, int(runner.addresses[0][1])
-
-
-async def until_told_to_stop() -> None:
-    """Until stdin closes (the bench process ended or closed it) or SIGTERM arrives."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-
-    async def stdin_closed() -> None:
-        while await reader.read(4096):
-            pass
-        stop.set()
-
-    watcher = asyncio.create_task(stdin_closed())
-    try:
-        await stop.wait()
-    finally:
-        watcher.cancel()
 
 
 async def serve(database_url: str, members: int) -> None:

@@ -8,7 +8,7 @@ from bot.services import stats
 from storage.models import Claim, Draft, Person
 from tests.fakes.slack import Call, button
 from tests.slack_world import ADMIN, CHANNEL, MANAGER, SlackWorld
-from tests.test_slack_wire import _digest_ts, _reaction, text_of
+from tests.test_slack_wire import _digest_ts, _reaction, dm, text_of
 
 
 async def test_a_day_in_slack(world: SlackWorld) -> None:
@@ -52,17 +52,7 @@ async def test_a_day_in_slack(world: SlackWorld) -> None:
         )
 
     reviser = members[4]
-    await w.slack.event(
-        {
-            "type": "message",
-            "channel_type": "im",
-            "channel": "D" + reviser,
-            "user": reviser,
-            "text": "shorter",
-            "ts": "10.1",
-            "event_ts": "10.1",
-        }
-    )
+    await w.slack.event(dm(reviser, "shorter", "10.1"))
     await w.fake.wait_for(
         "chat.postMessage", lambda c: c.params["channel"] == "D" + reviser, count=2
     )

@@ -188,88 +188,39 @@ async def test_dm_replies_revise_and_commands_still_work(world: SlackWorld) -> N
     await w.slack.click("UDAN", button(digest, "Claim 1"))
     await w.fake.wait_for("respond", lambda c: "You claimed" in text_of(c))
     first_ts = await _draft_ts(w, "DUDAN")
-    await w.slack.event(
-        {
-            "type": "message",
-            "channel_type": "im",
-            "channel": "DUDAN",
-            "user": "UDAN",
-            "text": "shorter",
-            "ts": "3.1",
-            "thread_ts": first_ts,
-            "event_ts": "3.1",
-        }
-    )
+    await w.slack.event(dm("UDAN", "shorter", "3.1", thread_ts=first_ts))
     drafts = await w.fake.wait_for(
         "chat.postMessage", lambda c: c.params["channel"] == "DUDAN", count=2
     )
     assert "(version 2)" in text_of(drafts[1])
-    await w.slack.event(
-        {
-            "type": "message",
-            "channel_type": "im",
-            "channel": "DUDAN",
-            "user": "UDAN",
-            "text": "in French",
-            "ts": "3.2",
-            "event_ts": "3.2",
-        }
-    )
+    await w.slack.event(dm("UDAN", "in French", "3.2"))  # outside the thread: latest draft
     drafts = await w.fake.wait_for(
         "chat.postMessage", lambda c: c.params["channel"] == "DUDAN", count=3
     )
     assert "Je travaille chez ACME." in text_of(drafts[2])
-    await w.slack.event(
-        {
-            "type": "message",
-            "channel_type": "im",
-            "channel": "DUDAN",
-            "user": "UDAN",
-            "text": "help",
-            "ts": "3.3",
-            "event_ts": "3.3",
-        }
-    )
+    await w.slack.event(dm("UDAN", "help", "3.3"))
     helped = await w.fake.wait_for("chat.postEphemeral", lambda c: "leave" in text_of(c))
     assert helped[0].params["channel"] == "DUDAN"
     # the bot's own messages and edits are ignored
-    await w.slack.event(
-        {
-            "type": "message",
-            "channel_type": "im",
-            "channel": "DUDAN",
-            "bot_id": "BBOT",
-            "text": "shorter",
-            "ts": "3.4",
-            "event_ts": "3.4",
-        }
-    )
-    await w.slack.event(
-        {
-            "type": "message",
-            "subtype": "message_changed",
-            "channel_type": "im",
-            "channel": "DUDAN",
-            "ts": "3.5",
-            "event_ts": "3.5",
-        }
-    )
-    await w.slack.event(
-        {
-            "type": "message",
-            "channel_type": "im",
-            "channel": "DUDAN",
-            "user": "UDAN",
-            "text": "longer",
-            "ts": "3.6",
-            "event_ts": "3.6",
-        }
-    )
+    await w.slack.event(dm("UDAN", "shorter", "3.4") | {"bot_id": "BBOT", "user": None})
+    await w.slack.event(dm("UDAN", "", "3.5") | {"subtype": "message_changed", "user": None})
+    await w.slack.event(dm("UDAN", "longer", "3.6"))
     drafts = await w.fake.wait_for(
         "chat.postMessage", lambda c: c.params["channel"] == "DUDAN", count=4
     )
     assert len(dms_to(w, "UDAN")) == 4
     assert await count(w, Draft) == 4
+
+
+def dm(user: str, text: str, ts: str, *, thread_ts: str | None = None) -> dict[str, object]:
+    """A message from `user` in their direct conversation with the bot."""
+    event: dict[str, object] = {
+        "type": "message", "channel_type": "im", "channel": "D" + user, "user": user,
+        "text": text, "ts": ts, "event_ts": ts,
+    }  # fmt: skip
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
 
 
 async def _draft_ts(w: SlackWorld, channel: str) -> str:
