@@ -156,7 +156,7 @@ async def make_members(bot: RunningBot, members: int) -> None:
     async def all_of_them() -> None:
         await asyncio.gather(*(worker() for _ in range(JOIN_TASKS)))
 
-    await bot.call(all_of_them())  # the core lives on the bot's worker loop
+    await all_of_them()  # straight into the database this process shares with the worker
 
 
 async def _first(bot: RunningBot, query: Any) -> Any:
@@ -170,7 +170,7 @@ async def digest_ts(bot: RunningBot) -> str:
     query = select(PlatformMessage.ts).where(PlatformMessage.anchor_kind == "digest")
     async with asyncio.timeout(15):
         while True:
-            found = await bot.call(_first(bot, query))
+            found = await _first(bot, query)
             if found is not None:
                 return str(found)
             await asyncio.sleep(0.05)
@@ -190,7 +190,7 @@ async def stats(bot: RunningBot, fake: RemoteFake) -> dict[str, Any]:
             drafts = (await session.exec(select(func.count(col(Draft.id))))).one()
         return claims, people, items, drafts
 
-    claims, people, items, drafts = await bot.call(read())
+    claims, people, items, drafts = await read()
     return {
         "claims": int(claims),
         "claimants": int(people),
@@ -219,7 +219,7 @@ async def serve(database_url: str, members: int) -> None:
     async with ClientSession() as http:
         fake = await RemoteFake.start(http)
         bot = await start_bot(
-            bench_settings(database_url, fake.url), rng=random.Random(1), sweep_every=None
+            bench_settings(database_url, fake.url), rng=random.Random(1), worker_process=True
         )
         runner: web.AppRunner | None = None
         try:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import ClientSession
 
-from tests.fakes.slack import SECRET, FakeSlack
+from tests.fakes.slack import SECRET, FakeSlack, SlackClient, button
 
 AMBASSADOR = str(Path(sys.executable).with_name("ambassador"))
 
@@ -29,6 +29,8 @@ def _env(tmp_path: Path, **values: str) -> dict[str, str]:
 
 
 async def test_run_serves_slack_and_stops_on_sigterm(tmp_path: Path) -> None:
+    """The production path end to end: this process acknowledges, a worker process does the
+    rest; a manager posts a digest, a member claims and gets a draft, SIGTERM stops both."""
     fake = FakeSlack()
     await fake.start()
     env = _env(
@@ -38,6 +40,8 @@ async def test_run_serves_slack_and_stops_on_sigterm(tmp_path: Path) -> None:
         SLACK_API_URL=fake.url,
         AMBASSADOR_PORT="0",
         AMBASSADOR_HOST="127.0.0.1",
+        AMBASSADOR_MANAGERS="UMGR",
+        AMBASSADOR_DIGEST_CHANNEL="CDIGEST",
     )
     process = await asyncio.create_subprocess_exec(
         AMBASSADOR, "run", env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE
@@ -50,11 +54,23 @@ async def test_run_serves_slack_and_stops_on_sigterm(tmp_path: Path) -> None:
             if match := re.search(r"running on port (\d+)", line):
                 break
         assert match
-        async with (
-            ClientSession() as http,
-            http.get(f"http://127.0.0.1:{match[1]}/healthz") as resp,
-        ):
-            assert resp.status == 200
+        base = f"http://127.0.0.1:{match[1]}"
+        async with ClientSession() as http:
+            async with http.get(f"{base}/healthz") as resp:
+                assert resp.status == 200
+            slack = SlackClient(http, f"{base}/slack/events", fake)
+            await slack.command("UMGR", "add https://example.com/a Alpha")
+            await fake.wait_for("respond", lambda c: "Added item #1" in c.blocks_text(), within=60)
+            await slack.command("UMGR", "digest now")
+            await fake.wait_for("respond", lambda c: "Digest sent" in c.blocks_text())
+            (digest,) = fake.of("chat.postMessage")
+            await slack.click("UALICE", button(digest, "Claim 1"))
+            (prompt,) = await fake.wait_for("respond", lambda c: "I agree" in c.blocks_text())
+            await slack.click("UALICE", button(prompt, "I agree"))
+            (dm,) = await fake.wait_for(
+                "chat.postMessage", lambda c: c.params["channel"] == "DUALICE"
+            )
+            assert "I work at ACME." in dm.blocks_text()
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0
         rest = (await process.stderr.read()).decode()

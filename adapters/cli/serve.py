@@ -10,6 +10,7 @@ import asyncio
 import concurrent.futures
 import gc
 import logging
+import os
 import random
 import signal
 import sys
@@ -19,12 +20,13 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from aiohttp import ClientSession, web
+from pydantic import SecretStr
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from adapters.cli.wiring import create_app, slack_client
 from adapters.server import SLACK_PATH, build_web_app, start
 from adapters.slack.delivery import SlackDelivery
-from adapters.slack.transport import build_slack
+from adapters.slack.transport import Job, SlackWorker, build_slack, build_worker
 from adapters.worker import Worker
 from bot.app import Ambassador
 from bot.clock import Clock
@@ -43,52 +45,96 @@ SEEN_KEPT = timedelta(days=1)  # Slack stops retrying an event after minutes
 
 @dataclass
 class RunningBot:
-    """The started bot. The core, its database and the Slack delivery live on the worker
-    loop: reach them from elsewhere through `call`."""
+    """The started bot. With a worker thread, the core, its database and the Slack delivery
+    live on that thread's loop: reach them through `call`. With a worker process, they live
+    there and this process only verifies and acknowledges."""
 
     core: Ambassador
-    slack: SlackDelivery
-    worker: Worker
     port: int
     runner: web.AppRunner
-    session: ClientSession  # the delivery's pooled connections, on the worker loop
+    worker: Worker | None = None
+    slack: SlackDelivery | None = None
+    session: ClientSession | None = None
+    child: asyncio.subprocess.Process | None = None
     sweeps: list[concurrent.futures.Future[None]] = field(default_factory=list)
     socket: AsyncSocketModeHandler | None = None
 
     async def call(self, work: Coroutine[Any, Any, T]) -> T:
+        assert self.worker is not None, "no worker thread: the work runs in another process"
         return await self.worker.call(work)
 
+    def hand_off(self, job: Job) -> None:
+        """Give an acknowledged request to the worker (thread or process)."""
+        if self.child is not None:
+            if self.child.stdin is None or self.child.returncode is not None:
+                log.error("the worker process is gone: a %s request was not processed", job.kind)
+                return
+            self.child.stdin.write(job.to_json().encode() + b"\n")
+            return
+        assert self.worker is not None
+        assert self.slack is not None
+        self.worker.submit(self._process(job))
+
+    async def _process(self, job: Job) -> None:
+        assert self._slack_worker is not None
+        await self._slack_worker.process(job)
+
+    _slack_worker: SlackWorker | None = None
+
     async def close(self) -> None:
-        for sweep in self.sweeps:
-            sweep.cancel()
+        for task in self.sweeps:
+            task.cancel()
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
         await self.runner.cleanup()  # no new requests
-        await self.worker.drain()  # finish what was acknowledged
-        await self.worker.call(self.session.close())
-        await self.worker.call(self.core.database.dispose())
-        self.worker.stop()
+        if self.child is not None and self.child.stdin is not None:
+            self.child.stdin.close()  # the worker finishes what was acknowledged, then exits
+            await asyncio.wait_for(self.child.wait(), 60)
+        if self.worker is not None:
+            await self.worker.drain()  # finish what was acknowledged
+            if self.session is not None:
+                await self.worker.call(self.session.close())
+            await self.worker.call(self.core.database.dispose())
+            self.worker.stop()
+        else:
+            await self.core.database.dispose()
 
 
-async def _sweep(bot: RunningBot, every: float) -> None:
+async def sweep(core: Ambassador, slack: SlackDelivery, every: float) -> None:
     """Retry what the outbox holds, forever; forget old dedupe keys now and then."""
     rounds = 0
     while True:
         await asyncio.sleep(every)
         try:
-            await bot.slack.retry_due()
+            await slack.retry_due()
             rounds += 1
             if rounds % 720 == 0:
-                async with bot.core.database.transaction() as session:
-                    before = bot.core.clock.now() - SEEN_KEPT
+                async with core.database.transaction() as session:
+                    before = core.clock.now() - SEEN_KEPT
                     await delivery.forget_seen_before(session, before=before)
         except Exception:
             log.exception("outbox sweep failed")
 
 
-async def _pooled_session() -> ClientSession:
-    """Made on the worker loop, where every delivery runs."""
-    return ClientSession()
+async def _worker_side(core: Ambassador, settings: Settings) -> tuple[ClientSession, SlackWorker]:
+    """Made on the worker loop, where every delivery runs (pooled connections)."""
+    session = ClientSession()
+    return session, build_worker(core, slack_client(settings, session))
+
+
+def child_environment(settings: Settings) -> dict[str, str]:
+    """The settings, as environment variables, for the worker process."""
+    env = dict(os.environ)
+    for name, field_info in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if value is None or field_info.alias is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, list):
+            value = ",".join(value)
+        env[field_info.alias] = str(value)
+    return env
 
 
 async def start_bot(
@@ -97,8 +143,12 @@ async def start_bot(
     clock: Clock | None = None,
     rng: random.Random | None = None,
     sweep_every: float | None = OUTBOX_EVERY,
+    worker_process: bool = False,
 ) -> RunningBot:
-    """Start everything; `sweep_every=None` leaves outbox sweeps to the caller (tests)."""
+    """Start everything. The work after acknowledgements runs in a worker process
+    (`worker_process`, as `ambassador run` does) or on a worker thread (tests: the clock
+    and randomness can be injected there). `sweep_every=None` leaves outbox sweeps to the
+    caller."""
     if "teams" in settings.chat_platforms:
         raise ConfigurationError("cli.platform_not_built", platforms="teams")
     secret = (
@@ -110,24 +160,36 @@ async def start_bot(
     await asyncio.to_thread(migrate.upgrade, settings.database_url)
     # Switch threads more often than the default 5 ms: acknowledgements wait less for the GIL.
     sys.setswitchinterval(SWITCH_INTERVAL)
-    worker = Worker(nice=WORKER_NICE).start()
     core = create_app(settings, clock=clock, rng=rng)
-    session = await worker.call(_pooled_session())
-    bolt, slack = build_slack(
+    handle: list[RunningBot] = []
+
+    def hand_off(job: Job) -> None:  # the bot exists by the time a request arrives
+        handle[0].hand_off(job)
+
+    bolt = build_slack(
         core,
         slack_client(settings),
         signing_secret=None if socket_mode else secret,
-        hand_off=worker.submit,
-        delivery_client=slack_client(settings, session),
+        hand_off=hand_off,
     )
     web_app = build_web_app(slack=None if socket_mode else bolt)
     runner, port = await start(web_app, host=settings.host, port=settings.port)
-    bot = RunningBot(core, slack, worker, port, runner, session)
+    bot = RunningBot(core, port, runner)
+    handle.append(bot)
+    if worker_process:
+        bot.child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "adapters.slack.child",
+            stdin=asyncio.subprocess.PIPE, env=child_environment(settings),
+        )  # fmt: skip
+    else:
+        bot.worker = Worker(nice=WORKER_NICE).start()
+        session, slack_worker = await bot.worker.call(_worker_side(core, settings))
+        bot.session, bot._slack_worker, bot.slack = session, slack_worker, slack_worker.slack
+        if sweep_every is not None:
+            bot.sweeps.append(bot.worker.submit(sweep(core, bot.slack, sweep_every)))
     if socket_mode and settings.slack_app_token is not None:
         bot.socket = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
         await bot.socket.connect_async()  # type: ignore[no-untyped-call]
-    if sweep_every is not None:
-        bot.sweeps.append(worker.submit(_sweep(bot, sweep_every)))
     # Everything built so far lives as long as the process: keep it out of the collector's
     # full passes, whose pauses hold the interpreter lock and so delay acknowledgements.
     gc.collect()
@@ -137,7 +199,7 @@ async def start_bot(
 
 
 async def serve(settings: Settings) -> int:
-    bot = await start_bot(settings)
+    bot = await start_bot(settings, worker_process=True)
     t = bot.core.translator(None)
     mode = "Socket Mode" if bot.socket else f"http://{settings.host}:{bot.port}{SLACK_PATH}"
     print(t("cli.listening", port=bot.port, slack=mode), file=sys.stderr, flush=True)

@@ -7,14 +7,16 @@ EVENTS, which the manifest test compares with `manifest.yml`.
 
 from __future__ import annotations
 
-import asyncio
+import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import inbound, modals
@@ -40,37 +42,126 @@ _OURS = re.compile(r"^amb:")
 _LINKS = re.compile(r"^link:")
 
 Ack = Callable[..., Awaitable[None]]
-HandOff = Callable[[Coroutine[Any, Any, None]], object]  # runs work after the acknowledgement
+HandOff = Callable[["Job"], object]  # takes over the work after an acknowledgement
 
 
-class SlackTransport:
-    """Wires a Bolt app to the core. `delivery` sends; the core decides."""
+@dataclass(frozen=True)
+class Job:
+    """What an acknowledged request leaves to do: plain JSON, so it can cross to a worker
+    thread or a worker process alike."""
+
+    kind: str
+    body: dict[str, Any]
+
+    def to_json(self) -> str:
+        return json.dumps({"kind": self.kind, "body": self.body})
+
+    @classmethod
+    def from_json(cls, line: str) -> Job:
+        data = json.loads(line)
+        return cls(str(data["kind"]), dict(data["body"]))
+
+
+class SlackReceiver:
+    """The acknowledging side: verify (Bolt), acknowledge, hand the job over. Nothing here
+    touches the database or waits on the core."""
 
     def __init__(
-        self,
-        core: Ambassador,
-        app: AsyncApp,
-        slack: SlackDelivery,
-        hand_off: HandOff,
+        self, app: AsyncApp, core: Ambassador, lookups: SlackDelivery, hand_off: HandOff
     ) -> None:
-        self.core = core
         self.app = app
-        self.slack = slack
+        self.core = core
+        self.lookups = lookups  # only for the language of a modal's inline errors
         self._hand_off = hand_off
-        self._router_names = {route.name for route in core.router.listed(frozenset({"admin"}))}
 
     def register(self) -> None:
         app = self.app
-        app.command(COMMANDS[0])(self.on_command)
-        app.action(_OURS)(self.on_action)
+        app.command(COMMANDS[0])(self._simple("command"))
+        app.action(_OURS)(self._simple("action"))
         app.action(_LINKS)(self.on_link)
         app.view(inbound.ADD_FORM)(self.on_add_form)
-        app.event("reaction_added")(self.on_reaction)
-        app.event("app_mention")(self.on_mention)
-        app.event({"type": "message", "channel_type": "im"})(self.on_direct_message)
-        app.event("app_home_opened")(self.on_home_opened)
+        app.event("reaction_added")(self._simple("reaction"))
+        app.event("app_mention")(self._simple("mention"))
+        app.event({"type": "message", "channel_type": "im"})(self._simple("direct"))
+        app.event("app_home_opened")(self._simple("home"))
+
+    def _simple(self, kind: str) -> Callable[[Ack, dict[str, Any]], Awaitable[None]]:
+        async def listener(ack: Ack, body: dict[str, Any]) -> None:
+            await ack()
+            self._hand_off(Job(kind, body))
+
+        return listener
+
+    async def on_link(self, ack: Ack) -> None:
+        await ack()  # a share link: the browser opens it; nothing to do here
+
+    async def on_add_form(self, ack: Ack, body: dict[str, Any]) -> None:
+        """The form's inline errors must come back in the acknowledgement itself."""
+        user = inbound.user_of(body) or ""
+        t = self.core.translator(await self.lookups.language(user))
+        errors = modals.errors(
+            inbound.form_values(body), t, tz=self.core.settings.tz, now=self.core.clock.now()
+        )
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        self._hand_off(Job("add_form", body))
+
+
+class SlackWorker:
+    """The working side: deduplicate, translate, call the core, deliver. Runs on the worker
+    loop, in this process or another."""
+
+    def __init__(self, core: Ambassador, slack: SlackDelivery) -> None:
+        self.core = core
+        self.slack = slack
+        self._router_names = {route.name for route in core.router.listed(frozenset({"admin"}))}
+        self._processors: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
+            "command": self._command,
+            "action": self._action,
+            "add_form": self._add_form,
+            "reaction": self._reaction,
+            "mention": self._mention,
+            "direct": self._direct_message,
+            "home": self._home,
+        }
+
+    async def process(self, job: Job) -> None:
+        """The adapter's one global handler: log the bug, answer briefly, keep serving."""
+        processor = self._processors.get(job.kind)
+        if processor is None:
+            log.error("unknown job kind %r", job.kind)
+            return
+        try:
+            await processor(job.body)
+        except Exception:
+            log.exception("Slack %s failed", job.kind)
+            origin = self._origin(job.body)
+            language = await self.slack.language(origin.user)
+            text = self.core.translator(language)("error.generic")
+            try:
+                await self.slack.deliver(Reply.say(text), origin)
+            except Exception:
+                log.exception("could not answer after a failure")
 
     # -- helpers -------------------------------------------------------------------------
+
+    @staticmethod
+    def _origin(body: dict[str, Any]) -> Origin:
+        """Where answers go: the response_url of commands and buttons, else ephemeral in the
+        channel (or thread) of the event, else a direct message."""
+        event = body.get("event") or {}
+        user = inbound.user_of(body) or ""
+        url = body.get("response_url")
+        respond = AsyncRespond(response_url=str(url)) if url else None
+        channel = (
+            body.get("channel_id")
+            or (body.get("channel") or {}).get("id")
+            or (event.get("item") or {}).get("channel")
+            or (event.get("channel") if event.get("type") != "app_home_opened" else None)
+        )
+        return Origin(user, channel, respond, thread_ts=event.get("thread_ts"))
 
     async def _first(self, key: str | None, window: timedelta | None = None) -> bool:
         """Persisted deduplication: False for a Slack retry or a double click."""
@@ -96,51 +187,30 @@ class SlackTransport:
         reply = await self.core.handle(command)
         await self.slack.deliver(reply, origin)
 
-    async def _guarded(self, origin: Origin, work: Callable[[], Awaitable[None]]) -> None:
-        """The adapter's one global handler: log the bug, answer briefly, keep serving."""
-        try:
-            await work()
-        except Exception:
-            log.exception("Slack request failed")
-            language = await self.slack.language(origin.user)
-            text = self.core.translator(language)("error.generic")
-            try:
-                await self.slack.deliver(Reply.say(text), origin)
-            except Exception:
-                log.exception("could not answer after a failure")
+    async def _publish_home(self, user: str, language: str | None) -> None:
+        reply = await self.core.handle(Command(inbound.actor(user, language), "home"))
+        if reply.messages:
+            await self.slack.publish_home(user, reply.messages[-1])
 
-    # -- listeners -----------------------------------------------------------------------
+    # -- one processor per kind of request -----------------------------------------------
 
-    async def on_command(self, ack: Ack, body: dict[str, Any], respond: Any) -> None:
-        await ack()
-        user = str(body.get("user_id", ""))
-        origin = Origin(user, body.get("channel_id"), respond)
+    async def _command(self, body: dict[str, Any]) -> None:
+        origin = self._origin(body)
+        language = await self.slack.language(origin.user)
+        await self._run(inbound.slash_command(body, language), origin)
 
-        async def work() -> None:
-            language = await self.slack.language(user)
-            await self._run(inbound.slash_command(body, language), origin)
-
-        self._hand_off(self._guarded(origin, work))
-
-    async def on_action(self, ack: Ack, body: dict[str, Any], respond: Any) -> None:
-        await ack()
-        user = inbound.user_of(body) or ""
-        channel = (body.get("channel") or {}).get("id")
-        origin = Origin(user, channel, respond if body.get("response_url") else None)
-
-        async def work() -> None:
-            if not await self._first(inbound.action_key(body), DOUBLE_CLICK):
-                return
-            language = await self.slack.language(user)
-            command = inbound.block_action(body, language)
-            if command is not None and command.name == "add_form" and not command.args:
-                await self._open_add_form(command, body)
-                return
-            await self._run(command, origin)
-            if command is not None and (body.get("view") or {}).get("type") == "home":
-                await self._publish_home(user, language)  # show the change where it was made
-
-        self._hand_off(self._guarded(origin, work))
+    async def _action(self, body: dict[str, Any]) -> None:
+        if not await self._first(inbound.action_key(body), DOUBLE_CLICK):
+            return
+        origin = self._origin(body)
+        language = await self.slack.language(origin.user)
+        command = inbound.block_action(body, language)
+        if command is not None and command.name == "add_form" and not command.args:
+            await self._open_add_form(command, body)
+            return
+        await self._run(command, origin)
+        if command is not None and (body.get("view") or {}).get("type") == "home":
+            await self._publish_home(origin.user, language)  # show the change where it was made
 
     async def _open_add_form(self, command: Command, body: dict[str, Any]) -> None:
         """The Home tab's "Add content" opens a modal, for managers only (checked here and
@@ -154,92 +224,52 @@ class SlackTransport:
             return
         await self.slack.open_modal(str(body.get("trigger_id")), modals.add_content(t))
 
-    async def on_link(self, ack: Ack) -> None:
-        await ack()  # a share link: the browser opens it; nothing to do here
-
-    async def on_add_form(self, ack: Ack, body: dict[str, Any]) -> None:
+    async def _add_form(self, body: dict[str, Any]) -> None:
         user = inbound.user_of(body) or ""
         language = await self.slack.language(user)
-        t = self.core.translator(language)
-        errors = modals.errors(
-            inbound.form_values(body), t, tz=self.core.settings.tz, now=self.core.clock.now()
-        )
-        if errors:
-            await ack(response_action="errors", errors=errors)
-            return
-        await ack()
-        origin = Origin(user)
-        command = inbound.view_submission(body, language)
-        self._hand_off(self._guarded(origin, lambda: self._run(command, origin)))
+        await self._run(inbound.view_submission(body, language), Origin(user))
 
-    async def on_reaction(self, ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
-        await ack()
+    async def _reaction(self, body: dict[str, Any]) -> None:
+        event = body.get("event") or {}
+        if event.get("reaction") not in inbound.REACTIONS:
+            return  # not a keycap: no lookup, nothing stored
         item = event.get("item") or {}
-        user = str(event.get("user", ""))
-        origin = Origin(user, item.get("channel"))
+        anchor = await self._anchor(item.get("channel"), item.get("ts"))
+        if anchor is None or not await self._first(inbound.event_key(body)):
+            return
+        origin = self._origin(body)
+        language = await self.slack.language(origin.user)
+        await self._run(inbound.reaction(event, anchor, language), origin)
 
-        async def work() -> None:
-            if event.get("reaction") not in inbound.REACTIONS:
-                return  # not a keycap: no lookup, nothing stored
-            anchor = await self._anchor(item.get("channel"), item.get("ts"))
-            if anchor is None or not await self._first(inbound.event_key(body)):
-                return
-            language = await self.slack.language(user)
-            await self._run(inbound.reaction(event, anchor, language), origin)
+    async def _mention(self, body: dict[str, Any]) -> None:
+        event = body.get("event") or {}
+        if not await self._first(inbound.event_key(body)):
+            return
+        anchor = await self._anchor(event.get("channel"), event.get("thread_ts"))
+        origin = self._origin(body)
+        language = await self.slack.language(origin.user)
+        await self._run(inbound.mention(event, anchor, language), origin)
 
-        self._hand_off(self._guarded(origin, work))
+    async def _direct_message(self, body: dict[str, Any]) -> None:
+        event = body.get("event") or {}
+        if event.get("bot_id") or event.get("subtype") or not event.get("user"):
+            return  # the bot's own posts, edits, joins: nothing a person asked
+        if not await self._first(inbound.event_key(body)):
+            return
+        anchor = await self._anchor(event.get("channel"), event.get("thread_ts"))
+        origin = self._origin(body)
+        language = await self.slack.language(origin.user)
+        command = inbound.direct_message(
+            event, anchor, language, lambda word: word in self._router_names
+        )
+        await self._run(command, origin)
 
-    async def on_mention(self, ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
-        await ack()
-        user = str(event.get("user", ""))
-        origin = Origin(user, event.get("channel"), thread_ts=event.get("thread_ts"))
-
-        async def work() -> None:
-            if not await self._first(inbound.event_key(body)):
-                return
-            anchor = await self._anchor(event.get("channel"), event.get("thread_ts"))
-            language = await self.slack.language(user)
-            await self._run(inbound.mention(event, anchor, language), origin)
-
-        self._hand_off(self._guarded(origin, work))
-
-    async def on_direct_message(
-        self, ack: Ack, body: dict[str, Any], event: dict[str, Any]
-    ) -> None:
-        await ack()
-        user = str(event.get("user", ""))
-        origin = Origin(user, event.get("channel"))
-
-        async def work() -> None:
-            if event.get("bot_id") or event.get("subtype") or not user:
-                return
-            if not await self._first(inbound.event_key(body)):
-                return
-            anchor = await self._anchor(event.get("channel"), event.get("thread_ts"))
-            language = await self.slack.language(user)
-            command = inbound.direct_message(
-                event, anchor, language, lambda word: word in self._router_names
-            )
-            await self._run(command, origin)
-
-        self._hand_off(self._guarded(origin, work))
-
-    async def on_home_opened(self, ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
-        await ack()
+    async def _home(self, body: dict[str, Any]) -> None:
+        event = body.get("event") or {}
         if event.get("tab") not in (None, "home"):
             return
         user = str(event.get("user", ""))
-        origin = Origin(user)
-
-        async def work() -> None:
-            await self._publish_home(user, await self.slack.language(user))
-
-        self._hand_off(self._guarded(origin, work))
-
-    async def _publish_home(self, user: str, language: str | None) -> None:
-        reply = await self.core.handle(Command(inbound.actor(user, language), "home"))
-        if reply.messages:
-            await self.slack.publish_home(user, reply.messages[-1])
+        await self._publish_home(user, await self.slack.language(user))
 
 
 def build_slack(
@@ -247,13 +277,10 @@ def build_slack(
     client: AsyncWebClient,
     *,
     signing_secret: str | None,
-    hand_off: HandOff | None = None,
-    delivery_client: AsyncWebClient | None = None,
-) -> tuple[AsyncApp, SlackDelivery]:
-    """A Bolt app wired to the core, for HTTP (with a signing secret) or Socket Mode.
-    `hand_off` runs the work after each acknowledgement (default: a task on the same loop;
-    the server passes its worker loop, and a `delivery_client` with pooled connections
-    made on that loop)."""
+    hand_off: HandOff,
+) -> AsyncApp:
+    """A Bolt app that acknowledges and hands each job to `hand_off`, for HTTP (with a
+    signing secret) or Socket Mode."""
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret,
@@ -261,11 +288,14 @@ def build_slack(
         process_before_response=False,
         raise_error_for_unhandled_request=False,
     )
+    lookups = SlackDelivery(client, core.database, core.clock, default_channel=None)
+    SlackReceiver(app, core, lookups, hand_off).register()
+    return app
+
+
+def build_worker(core: Ambassador, client: AsyncWebClient) -> SlackWorker:
+    """The working side, with a client made on the loop it will run on."""
     slack = SlackDelivery(
-        delivery_client or client,
-        core.database,
-        core.clock,
-        default_channel=core.settings.digest_channel,
+        client, core.database, core.clock, default_channel=core.settings.digest_channel
     )
-    SlackTransport(core, app, slack, hand_off or asyncio.ensure_future).register()
-    return app, slack
+    return SlackWorker(core, slack)

@@ -1,0 +1,63 @@
+"""`python -m adapters.slack.child`: the worker process of `ambassador run`.
+
+The server process verifies and acknowledges; this process does everything after (database,
+core, Web API calls), reading one JSON job per line on stdin. Two processes share no
+interpreter lock and no garbage collector pauses, so acknowledgements stay fast however
+busy the drafting gets. Settings come from the environment, as for the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import os
+import sys
+
+from adapters.cli.serve import GC_THRESHOLDS, OUTBOX_EVERY, WORKER_NICE, sweep
+from adapters.cli.wiring import create_app, slack_client
+from adapters.slack.transport import Job, build_worker
+from bot.settings import Settings
+
+log = logging.getLogger("ambassador.worker")
+
+
+async def main() -> None:
+    settings = Settings()
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICE)  # acknowledgements, in the server process, come first
+    core = create_app(settings)
+    from aiohttp import ClientSession  # noqa: PLC0415 - made on this loop, here
+
+    session = ClientSession()
+    worker = build_worker(core, slack_client(settings, session))
+    sweeper = asyncio.create_task(sweep(core, worker.slack, OUTBOX_EVERY))
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=2**24)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    pending: set[asyncio.Task[None]] = set()
+    while line := await reader.readline():
+        try:
+            job = Job.from_json(line.decode())
+        except (ValueError, KeyError, TypeError):
+            log.exception("unreadable job")
+            continue
+        task = asyncio.create_task(worker.process(job))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+    if pending:  # the server is stopping: finish what was acknowledged
+        await asyncio.wait(pending, timeout=30)
+    sweeper.cancel()
+    await session.close()
+    await core.database.dispose()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    asyncio.run(main())
