@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -11,13 +13,19 @@ SLACK_PATH = "/slack/events"
 MAX_BODY = 1024 * 1024  # Slack payloads are small; anything larger is not Slack
 
 
-async def _healthz(_request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+Health = Callable[[], dict[str, object]]
 
 
-def build_web_app(*, slack: AsyncApp | None = None) -> web.Application:
+def build_web_app(
+    *, slack: AsyncApp | None = None, health: Health | None = None
+) -> web.Application:
+    """`health` adds details (the worker's state) to `/healthz`."""
     app = web.Application(client_max_size=MAX_BODY)
-    app.router.add_get("/healthz", _healthz)
+
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", **(health() if health else {})})
+
+    app.router.add_get("/healthz", healthz)
     if slack is not None:
 
         async def slack_events(request: web.Request) -> web.Response:

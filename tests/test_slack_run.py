@@ -71,6 +71,20 @@ async def test_run_serves_slack_and_stops_on_sigterm(tmp_path: Path) -> None:
                 "chat.postMessage", lambda c: c.params["channel"] == "DUALICE"
             )
             assert "I work at ACME." in dm.blocks_text()
+            # the worker process dies: a new one takes over and nothing later is lost
+            children = (await asyncio.to_thread(_children, process.pid)).split()
+            assert len(children) == 1
+            os.kill(int(children[0]), signal.SIGKILL)
+            await _until_generation(http, base, 2)
+            await slack.click("UBOB", button(digest, "Join"))
+            (prompt,) = await fake.wait_for(
+                "respond", lambda c: "I agree" in c.blocks_text() and c not in [prompt], within=60
+            )
+            await slack.click("UBOB", button(prompt, "I agree"))
+            await slack.click("UBOB", button(digest, "Claim 1"))
+            await fake.wait_for(
+                "chat.postMessage", lambda c: c.params["channel"] == "DUBOB", within=60
+            )
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0
         rest = (await process.stderr.read()).decode()
@@ -80,6 +94,21 @@ async def test_run_serves_slack_and_stops_on_sigterm(tmp_path: Path) -> None:
             process.kill()
             await process.wait()
         await fake.close()
+
+
+def _children(pid: int) -> str:
+    return Path(f"/proc/{pid}/task/{pid}/children").read_text()
+
+
+async def _until_generation(http: ClientSession, base: str, generation: int) -> None:
+    """Another process: no event to wait on, so ask its health endpoint (30 s at most)."""
+    async with asyncio.timeout(30):
+        while True:
+            async with http.get(f"{base}/healthz") as resp:
+                state = await resp.json()
+            if state.get("generation") == generation and state.get("worker") == "running":
+                return
+            await asyncio.sleep(0.05)
 
 
 async def test_run_refuses_slack_without_a_signing_secret(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import os
 import random
 import signal
 import sys
+from collections import deque
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 OUTBOX_EVERY = 5.0  # seconds between outbox sweeps
 SWITCH_INTERVAL = 0.001  # seconds; the interpreter's default is 0.005
 GC_THRESHOLDS = (20_000, 20, 100)  # fewer, not longer, young-generation passes under load
+MAX_WAITING = 10_000  # requests kept while a worker process is replaced
+RESTART_DELAY = 1.0  # seconds before a dead worker process is replaced
 WORKER_NICE = 19  # the worker thread yields the CPU to acknowledgements
 T = TypeVar("T")
 SEEN_KEPT = timedelta(days=1)  # Slack stops retrying an event after minutes
@@ -56,6 +59,9 @@ class RunningBot:
     slack: SlackDelivery | None = None
     session: ClientSession | None = None
     child: asyncio.subprocess.Process | None = None
+    supervisor: asyncio.Task[None] | None = None
+    generation: int = 0  # how many worker processes have been started
+    waiting: deque[Job] = field(default_factory=lambda: deque(maxlen=MAX_WAITING))
     sweeps: list[concurrent.futures.Future[None]] = field(default_factory=list)
     socket: AsyncSocketModeHandler | None = None
 
@@ -67,7 +73,7 @@ class RunningBot:
         """Give an acknowledged request to the worker (thread or process)."""
         if self.child is not None:
             if self.child.stdin is None or self.child.returncode is not None:
-                log.error("the worker process is gone: a %s request was not processed", job.kind)
+                self.waiting.append(job)  # the next worker process takes it
                 return
             self.child.stdin.write(job.to_json().encode() + b"\n")
             return
@@ -81,12 +87,20 @@ class RunningBot:
 
     _slack_worker: SlackWorker | None = None
 
+    def health(self) -> dict[str, object]:
+        if self.child is None:
+            return {"worker": "thread"}
+        alive = self.child.returncode is None
+        return {"worker": "running" if alive else "restarting", "generation": self.generation}
+
     async def close(self) -> None:
         for task in self.sweeps:
             task.cancel()
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
         await self.runner.cleanup()  # no new requests
+        if self.supervisor is not None:
+            self.supervisor.cancel()
         if self.child is not None and self.child.stdin is not None:
             self.child.stdin.close()  # the worker finishes what was acknowledged, then exits
             await asyncio.wait_for(self.child.wait(), 60)
@@ -137,6 +151,28 @@ def child_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
+async def _spawn_child(settings: Settings) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "adapters.slack.child",
+        stdin=asyncio.subprocess.PIPE, env=child_environment(settings),
+    )  # fmt: skip
+
+
+async def _supervise(bot: RunningBot, settings: Settings) -> None:
+    """If the worker process dies, start another; what arrived meanwhile goes to it."""
+    while True:
+        assert bot.child is not None
+        code = await bot.child.wait()
+        log.error("the worker process exited (%s); starting a new one", code)
+        await asyncio.sleep(RESTART_DELAY)
+        child = await _spawn_child(settings)
+        assert child.stdin is not None
+        while bot.waiting:
+            child.stdin.write(bot.waiting.popleft().to_json().encode() + b"\n")
+        bot.child = child
+        bot.generation += 1
+
+
 async def start_bot(
     settings: Settings,
     *,
@@ -172,15 +208,18 @@ async def start_bot(
         signing_secret=None if socket_mode else secret,
         hand_off=hand_off,
     )
-    web_app = build_web_app(slack=None if socket_mode else bolt)
+
+    def health() -> dict[str, object]:
+        return handle[0].health()
+
+    web_app = build_web_app(slack=None if socket_mode else bolt, health=health)
     runner, port = await start(web_app, host=settings.host, port=settings.port)
     bot = RunningBot(core, port, runner)
     handle.append(bot)
     if worker_process:
-        bot.child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "adapters.slack.child",
-            stdin=asyncio.subprocess.PIPE, env=child_environment(settings),
-        )  # fmt: skip
+        bot.child = await _spawn_child(settings)
+        bot.generation = 1
+        bot.supervisor = asyncio.create_task(_supervise(bot, settings))
     else:
         bot.worker = Worker(nice=WORKER_NICE).start()
         session, slack_worker = await bot.worker.call(_worker_side(core, settings))
