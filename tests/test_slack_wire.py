@@ -48,7 +48,7 @@ async def test_health_and_signatures(world: SlackWorld) -> None:
     w = world
     async with w.slack.http.get(w.base + "/healthz") as resp:
         assert resp.status == 200
-        assert (await resp.json()) == {"status": "ok"}
+        assert (await resp.json()) == {"status": "ok", "worker": "thread"}
     body = urlencode(
         {"command": "/ambassador", "text": "add https://x.example/a", "user_id": MANAGER}
     )
