@@ -11,6 +11,7 @@ from adapters.cli.wiring import slack_client
 from adapters.slack.delivery import RETRY_DELAYS, Origin, SlackDelivery
 from bot.app import Ambassador
 from bot.clock import FixedClock
+from bot.commands import Actor, Command
 from bot.messages import Audience, Message, Paragraph, Reply
 from storage.models import Outbox
 from tests.conftest import make_settings
@@ -99,6 +100,11 @@ async def test_a_delivery_that_keeps_failing_ends_failed_and_visible(
     clock.advance(hours=1)
     assert await slack.retry_due() == 0  # failed rows are not retried for ever
     assert fake.of("chat.postMessage") == []
+    # …and admins see it on their Home tab
+    home = await app.handle(Command(Actor("slack", "boss"), "home"))
+    assert "never accepted after every retry: 1" in str(home)
+    member_home = await app.handle(Command(Actor("slack", "someone"), "home"))
+    assert "never accepted" not in str(member_home)
 
 
 async def test_a_permanent_refusal_tells_the_manager(

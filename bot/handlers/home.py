@@ -13,6 +13,7 @@ from bot.messages import Actions, Block, Button, Heading, Message, Note, Paragra
 from bot.router import Router
 from bot.services import charter, content, drafts, schedule, state
 from bot.views import forget_button
+from storage import delivery
 from storage.models import Claim, ContentItem
 
 MAX_CLAIMS_SHOWN = 8
@@ -29,6 +30,9 @@ async def home(ctx: Context, command: Command) -> Reply:
         blocks += await _programme(ctx)
     if "admin" in ctx.roles:
         blocks += [Heading(t("home.figures")), *await figures_table(ctx, weeks=4)]
+        failed = await delivery.failed_count(ctx.session)
+        if failed:  # never silently dropped: someone who can act on it sees it
+            blocks.append(Note(t("home.failed", count=failed)))
     return Reply((Message(t("home.heading"), tuple(blocks)),))
 
 
