@@ -152,6 +152,8 @@ async def test_claim_with_an_instruction_shapes_the_first_draft(
     async with app.database.transaction() as session:
         versions = (await session.exec(select(Draft.version, Draft.instruction))).all()
     assert sorted(versions) == [(1, "en français, mention my team Data"), (2, "shorter")]
+    out = await console("/ambassador claim 1 longer")  # claimed already: the wish still counts
+    assert "(version 3)" in out
     out = await console("/ambassador claim 2 answer the journalists who criticised us")
     assert "comms team" in out
     assert await count(app, Claim) == 1

@@ -41,7 +41,7 @@ async def claim_item(ctx: Context, item_id: int, instruction: str | None = None)
     assert claim.id is not None
     draft = await drafts.latest(ctx.session, claim.id)
     notes: tuple[str, ...] = ()
-    if draft is None:
+    if draft is None or instruction:  # a wish on a second claim makes a new version
         draft, result = await drafts.next_draft(
             ctx.session,
             drafter=ctx.drafter,
