@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import quote
 
+from bot.guardrail import Finding
 from bot.i18n import Translator
 from bot.messages import (
     Actions,
@@ -111,12 +113,24 @@ def ack_prompt(t: Translator, *, version: int, text: str, pending: int | None) -
     )
 
 
+def findings(t: Translator, found: Sequence[Finding]) -> list[Paragraph]:
+    """Each charter finding with its reason and its fix: shown, never applied silently."""
+    return [Paragraph(f"⚠️ {t(f.key, evidence=f.evidence)} {t(f.fix_key)}") for f in found]
+
+
 def draft_message(
-    t: Translator, *, item: ContentItem, draft: Draft, claim_id: int, notes: tuple[str, ...] = ()
+    t: Translator,
+    *,
+    item: ContentItem,
+    draft: Draft,
+    claim_id: int,
+    notes: tuple[str, ...] = (),
+    flagged: Sequence[Finding] = (),
 ) -> Message:
     version = t("draft.version", version=draft.version) if draft.version > 1 else t("draft.first")
     blocks: list[Block] = [Heading(t("draft.heading", title=item.title))]
     blocks.extend(Paragraph(t(note)) for note in notes)
+    blocks.extend(findings(t, flagged))
     blocks += [
         Paragraph(t("draft.make_it_yours")),
         Quote(draft.linkedin, label=t("draft.linkedin_label")),

@@ -405,3 +405,28 @@ async def test_stats_in_chat_are_aggregates(app: Ambassador, console: Console) -
     # joins 6, leaves 1 (<5), ambassadors 5, claims 6, drafts 6, shares 0
     assert cells[1:] == ["6", "<5", "5", "6", "6", "0"]
     assert "p1" not in out
+
+
+async def test_charter_check_of_pasted_text(app: Ambassador, console: Console) -> None:
+    await console("as mgr\n/ambassador add https://example.com/solar Our roofs power 2,000 homes")
+    out = await console(
+        "as alice\n/ambassador check So proud: 2 000 homes! "
+        "Confidential: 3,000 next year, and a bonus for me"
+    )
+    assert "Charter check" in out
+    assert "Looks confidential" in out
+    assert "“3,000”" in out  # a figure the article does not give
+    assert "2 000" not in out.split("Charter check")[1]  # the article's own figure is fine
+    assert "Sounds like pay or a reward" in out
+    out = await console("/ambassador check Proud of my team's work on this, happy to share it.")
+    assert "Nothing in it goes against the charter." in out
+    out = await console("as marie fr\n/ambassador check Je suis rémunéré pour ce post")
+    assert "rémunér" in out
+    assert "Vérification de la charte" in out
+
+
+async def test_bot_drafts_pass_their_own_charter_check(app: Ambassador, console: Console) -> None:
+    await console(SETUP)
+    for n in range(6):
+        out = await console(f"as m{n}\n/ambassador join\nclick I agree\n/ambassador claim 1")
+        assert "⚠️" not in out

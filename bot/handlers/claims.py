@@ -6,13 +6,14 @@ from bot.commands import Command, Via
 from bot.context import Context
 from bot.drafting import is_sensitive, parse_instruction
 from bot.errors import NotFound, Paused, UsageError
+from bot.guardrail import check, content_source
 from bot.handlers.args import number
 from bot.handlers.prompts import prompt_ack, prompt_join
-from bot.messages import Audience, Message, Paragraph, Reply
+from bot.messages import Audience, Heading, Message, Paragraph, Reply
 from bot.router import Router
 from bot.services import charter, content, digests, drafts, state, stats
-from bot.views import charter_reminder, draft_message, write_myself
-from storage.models import Claim, ContentItem
+from bot.views import charter_reminder, draft_message, findings, write_myself
+from storage.models import Claim, ContentItem, Draft
 
 MAX_INSTRUCTION = 500
 
@@ -54,7 +55,7 @@ async def claim_item(ctx: Context, item_id: int, instruction: str | None = None)
         )
         notes = result.notes
     key = "claims.claimed" if created else "claims.already"
-    drafted = Reply((draft_message(ctx.t, item=item, draft=draft, claim_id=claim.id, notes=notes),))
+    drafted = Reply((_draft_message(ctx, item, draft, claim.id, notes),))
     return drafted + Reply.say(ctx.t(key, title=item.title))  # confirmed once delivered
 
 
@@ -138,7 +139,41 @@ async def _revise(ctx: Context, own: Claim, instruction: str | None) -> Reply:
     notes = result.notes
     if instruction and not parse_instruction(instruction).understood:
         notes = (*notes, "draft.not_understood")
-    return Reply((draft_message(ctx.t, item=item, draft=draft, claim_id=own.id, notes=notes),))
+    return Reply((_draft_message(ctx, item, draft, own.id, notes),))
+
+
+def _draft_message(
+    ctx: Context, item: ContentItem, draft: Draft, claim_id: int, notes: tuple[str, ...]
+) -> Message:
+    """The draft, checked against the charter: anything flagged is shown with its fix.
+    The company's name and the member's own wishes (a team name) are theirs to use."""
+    source = "\n".join(
+        (
+            content_source(item.title, item.summary, item.url),
+            ctx.settings.company,
+            draft.instruction or "",
+        )
+    )
+    flagged = check(f"{draft.linkedin}\n{draft.x}", source=source)
+    return draft_message(
+        ctx.t, item=item, draft=draft, claim_id=claim_id, notes=notes, flagged=flagged
+    )
+
+
+async def check_text(ctx: Context, command: Command) -> Reply:
+    """`check TEXT`: a member pastes their own wording and gets the charter check; figures
+    and announcements are judged against the content on offer."""
+    text = command.rest.strip()
+    if not text:
+        raise UsageError("error.usage_of", usage="check TEXT")
+    live = await content.live(ctx.session, now=ctx.now)
+    source = "\n".join(
+        [content_source(i.title, i.summary, i.url) for i in live] + [ctx.settings.company]
+    )
+    flagged = check(text, source=source)
+    heading = ctx.t("guardrail.heading")
+    body: list[Paragraph] = findings(ctx.t, flagged) or [Paragraph(ctx.t("guardrail.ok"))]
+    return Reply((Message(heading, (Heading(heading), *body)),))
 
 
 def _refusal(ctx: Context) -> Message:
@@ -202,6 +237,7 @@ async def shared(ctx: Context, command: Command) -> Reply:
 def register(router: Router) -> None:
     router.add("claim", claim, aliases=("prendre",))
     router.add("shared", shared, aliases=("partage",))
+    router.add("check", check_text, aliases=("verifier",))
     router.add("claim_item", claim_button, listed=False)
     router.add("revise", revise, listed=False)
     router.add("new_version", new_version, listed=False)

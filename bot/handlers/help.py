@@ -8,7 +8,7 @@ from bot.messages import Heading, Message, Note, Paragraph, Reply
 from bot.router import Router
 
 ORDER = (
-    "join", "leave", "charter", "claim", "shared", "mydata", "forget",
+    "join", "leave", "charter", "claim", "shared", "check", "mydata", "forget",
     "add", "list", "remove", "expire", "digest", "pause", "resume",
     "stats", "role", "roles", "help",
 )  # fmt: skip
