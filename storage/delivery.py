@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, func, select, update
+from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import InboundSeen, Outbox, PlatformMessage
@@ -38,7 +38,7 @@ async def first_sighting(
 
 async def forget_seen_before(session: AsyncSession, *, before: datetime) -> None:
     """Housekeeping: platforms stop retrying after minutes; keys older than that can go."""
-    await session.exec(InboundSeen.__table__.delete().where(InboundSeen.seen_at < before))  # type: ignore[attr-defined]
+    await session.exec(delete(InboundSeen).where(col(InboundSeen.seen_at) < before))
 
 
 async def remember(

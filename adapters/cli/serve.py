@@ -56,7 +56,7 @@ class RunningBot:
     port: int
     runner: web.AppRunner
     worker: Worker | None = None
-    slack: SlackDelivery | None = None
+    slack_worker: SlackWorker | None = None  # the working side, when it runs on `worker`
     session: ClientSession | None = None
     child: asyncio.subprocess.Process | None = None
     supervisor: asyncio.Task[None] | None = None
@@ -64,6 +64,12 @@ class RunningBot:
     waiting: deque[Job] = field(default_factory=lambda: deque(maxlen=MAX_WAITING))
     sweeps: list[concurrent.futures.Future[None]] = field(default_factory=list)
     socket: AsyncSocketModeHandler | None = None
+
+    @property
+    def slack(self) -> SlackDelivery:
+        """The worker thread's Slack delivery (tests call its outbox sweep)."""
+        assert self.slack_worker is not None, "the delivery lives in the worker process"
+        return self.slack_worker.slack
 
     async def call(self, work: Coroutine[Any, Any, T]) -> T:
         assert self.worker is not None, "no worker thread: the work runs in another process"
@@ -75,17 +81,11 @@ class RunningBot:
             if self.child.stdin is None or self.child.returncode is not None:
                 self.waiting.append(job)  # the next worker process takes it
                 return
-            self.child.stdin.write(job.to_json().encode() + b"\n")
+            self.child.stdin.write(job.line())
             return
         assert self.worker is not None
-        assert self.slack is not None
-        self.worker.submit(self._process(job))
-
-    async def _process(self, job: Job) -> None:
-        assert self._slack_worker is not None
-        await self._slack_worker.process(job)
-
-    _slack_worker: SlackWorker | None = None
+        assert self.slack_worker is not None
+        self.worker.submit(self.slack_worker.process(job))
 
     def health(self) -> dict[str, object]:
         if self.child is None:
@@ -168,7 +168,7 @@ async def _supervise(bot: RunningBot, settings: Settings) -> None:
         child = await _spawn_child(settings)
         assert child.stdin is not None
         while bot.waiting:
-            child.stdin.write(bot.waiting.popleft().to_json().encode() + b"\n")
+            child.stdin.write(bot.waiting.popleft().line())
         bot.child = child
         bot.generation += 1
 
@@ -223,7 +223,7 @@ async def start_bot(
     else:
         bot.worker = Worker(nice=WORKER_NICE).start()
         session, slack_worker = await bot.worker.call(_worker_side(core, settings))
-        bot.session, bot._slack_worker, bot.slack = session, slack_worker, slack_worker.slack
+        bot.session, bot.slack_worker = session, slack_worker
         if sweep_every is not None:
             bot.sweeps.append(bot.worker.submit(sweep(core, bot.slack, sweep_every)))
     if socket_mode and settings.slack_app_token is not None:

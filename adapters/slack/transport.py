@@ -7,6 +7,8 @@ EVENTS, which the manifest test compares with `manifest.yml`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -38,6 +40,7 @@ EVENTS = {
     "reaction_added": "reactions:read",
 }
 DOUBLE_CLICK = timedelta(seconds=5)
+LOOKUP_BUDGET = 1.0  # seconds a modal may spend learning the person's language before ack
 _OURS = re.compile(r"^amb:")
 _LINKS = re.compile(r"^link:")
 
@@ -53,8 +56,9 @@ class Job:
     kind: str
     body: dict[str, Any]
 
-    def to_json(self) -> str:
-        return json.dumps({"kind": self.kind, "body": self.body})
+    def line(self) -> bytes:
+        """One line of the pipe to a worker process."""
+        return json.dumps({"kind": self.kind, "body": self.body}).encode() + b"\n"
 
     @classmethod
     def from_json(cls, line: str) -> Job:
@@ -98,7 +102,11 @@ class SlackReceiver:
     async def on_add_form(self, ack: Ack, body: dict[str, Any]) -> None:
         """The form's inline errors must come back in the acknowledgement itself."""
         user = inbound.user_of(body) or ""
-        t = self.core.translator(await self.lookups.language(user))
+        language = None
+        with contextlib.suppress(TimeoutError):  # the errors must go back within 3 seconds
+            async with asyncio.timeout(LOOKUP_BUDGET):
+                language = await self.lookups.language(user)
+        t = self.core.translator(language)
         errors = modals.errors(
             inbound.form_values(body), t, tz=self.core.settings.tz, now=self.core.clock.now()
         )
