@@ -14,9 +14,7 @@ async def test_seen_keys_expire_by_window_and_by_housekeeping(
 ) -> None:
     async def first(key: str, window: timedelta | None = None) -> bool:
         async with app.database.transaction() as session:
-            return await delivery.first_sighting(
-                session, key=key, now=clock.now(), window=window
-            )
+            return await delivery.first_sighting(session, key=key, now=clock.now(), window=window)
 
     assert await first("event:1")
     assert not await first("event:1")  # a retry
