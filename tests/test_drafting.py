@@ -1,4 +1,4 @@
-"""The template drafter and the plain-words revision parser (`bot/drafting.py`)."""
+"""The template drafter and the plain-words revision parser (`bot/drafting/`)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,9 @@
-"""Drafting: the seam every drafter plugs into, and the built-in template drafter.
+"""The built-in template drafter: no network, catalog fragments only.
 
-The template drafter needs no network. It builds each draft from catalog fragments
-(opening, body, closing for LinkedIn; opening for X) and picks, per item, the combination
-that shares the fewest fragments with the drafts other people already hold, so two
-ambassadors never receive the same text for the same item (until the combinations run out:
-LinkedIn × X gives several hundred per language).
+It builds each draft from catalog fragments (opening, body, closing for LinkedIn; opening for
+X) and picks, per item, the combination that shares the fewest fragments with the drafts
+other people already hold, so two ambassadors never receive the same text for the same item
+(until the combinations run out: LinkedIn × X gives several hundred per language).
 """
 
 from __future__ import annotations
@@ -12,156 +11,16 @@ from __future__ import annotations
 import itertools
 import random
 import re
-import unicodedata
-from dataclasses import dataclass, field, replace
-from typing import Protocol
 
+from bot.drafting.base import (
+    LINKEDIN_LIMIT,
+    X_LIMIT,
+    DraftRequest,
+    DraftResult,
+    x_length,
+)
+from bot.drafting.instructions import Style
 from bot.i18n import Translator
-
-X_LIMIT = 280
-X_URL_LENGTH = 23
-LINKEDIN_LIMIT = 3_000
-_URL = re.compile(r"https?://\S+")
-
-
-def x_length(text: str) -> int:
-    """Length as X counts it: a URL is 23, most scripts 1 per character, CJK and emoji 2."""
-    total = 0
-    for part_index, part in enumerate(_URL.split(text)):
-        if part_index:
-            total += X_URL_LENGTH
-        for char in part:
-            code = ord(char)
-            light = code <= 0x10FF or 0x2000 <= code <= 0x200D or 0x2010 <= code <= 0x201F
-            light = light or 0x2032 <= code <= 0x2037
-            total += 1 if light else 2
-    return total
-
-
-@dataclass(frozen=True)
-class Style:
-    """What the member has asked for so far, replayed from their revision instructions."""
-
-    language: str
-    length: int = 0  # -1 shorter, 0 normal, +1 longer
-    tone: str = "neutral"  # neutral | casual | formal
-    team: str | None = None  # "" means "my team" without a name
-    hashtags: bool = False
-
-
-@dataclass(frozen=True)
-class Revision:
-    """One instruction, understood (or not) by the parser below."""
-
-    language: str | None = None
-    length: int | None = None
-    tone: str | None = None
-    team: str | None = None
-    hashtags: bool | None = None
-    understood: bool = False
-
-    def apply(self, style: Style) -> Style:
-        changes: dict[str, object] = {}
-        if self.language:
-            changes["language"] = self.language
-        if self.length is not None:
-            changes["length"] = max(-1, min(1, style.length + self.length))
-        if self.tone:
-            changes["tone"] = self.tone
-        if self.team is not None:
-            changes["team"] = self.team
-        if self.hashtags is not None:
-            changes["hashtags"] = self.hashtags
-        return replace(style, **changes)  # type: ignore[arg-type]
-
-
-def _fold(text: str) -> str:
-    """Lower case without accents, for matching instructions in either language."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-_RULE_TEXT: tuple[tuple[str, dict[str, object]], ...] = (
-    (r"\b(in|into|to) french\b|\ben francais\b|^francais$|^french$", {"language": "fr"}),
-    (r"\b(in|into|to) english\b|\ben anglais\b|^anglais$|^english$", {"language": "en"}),
-    (
-        r"\bshort(er)?\b|\bbrief(er)?\b|\bconcise\b|\bcourt\b|\bplus court|\braccourci",
-        {"length": -1},
-    ),
-    (r"\blong(er)?\b|\bmore detail|\bplus long|\bdevelopp", {"length": 1}),
-    (
-        r"\bcasual\b|\brelaxed\b|\bfriendl|\bdecontract|\bmoins formel|\bdetendu",
-        {"tone": "casual"},
-    ),
-    (r"\bformal\b|\bprofessional\b|\bformel\b|\bprofessionnel", {"tone": "formal"}),
-    (r"\bno hashtags?\b|\bwithout hashtags?\b|\bsans hashtags?\b", {"hashtags": False}),
-    (r"\bhashtags?\b", {"hashtags": True}),
-    (r"\b(another|different|new) (version|one|angle)\b|\bautre (version|angle)\b", {}),
-)
-_RULES = tuple((re.compile(pattern), effect) for pattern, effect in _RULE_TEXT)
-_TEAM = re.compile(
-    r"\b(?:mention|tag|thank|cite[rz]?|mentionne[rz]?|remercie[rz]?)\s+"
-    r"(?:my|our|mon|notre)\s+(?:team|[eé]quipe)\b[\s:,-]*(?P<name>.*)$",
-    re.IGNORECASE | re.DOTALL,
-)
-_SENSITIVE = re.compile(
-    r"\b(critic|critics|criticism|critique|critiques|detracteurs?|haters?|unions?|unionis|"
-    r"syndica\w*|strikes?|striking|greves?|grevistes?|journalists?|reporters?|press|presse|"
-    r"journalistes?|labou?r dispute|conflit social|conflits sociaux|walkout|picket)\b"
-)
-
-
-def parse_instruction(text: str) -> Revision:
-    """Understand a plain-words revision request ("shorter", "en français", "mention my
-    team Data") in English or French. Unknown wording is not an error: it yields a fresh
-    version and the member is told what the simple drafter understands."""
-    stripped = text.strip()
-    effects: dict[str, object] = {}
-    understood = False
-    team = _TEAM.search(stripped)  # on the original text, so the name keeps its spelling
-    if team:
-        effects["team"] = team.group("name").strip(" .!,;:")[:60]
-        understood = True
-        stripped = stripped[: team.start()]
-    folded = _fold(stripped)
-    for pattern, effect in _RULES:
-        if pattern.search(folded):
-            understood = True
-            for key, value in effect.items():
-                effects.setdefault(key, value)
-    return Revision(understood=understood, **effects)  # type: ignore[arg-type]
-
-
-def is_sensitive(text: str) -> bool:
-    """A request that touches critics, the press, unions, strikes or labour disputes:
-    the bot never drafts those (the comms team answers them)."""
-    return bool(_SENSITIVE.search(_fold(text)))
-
-
-@dataclass(frozen=True)
-class DraftRequest:
-    title: str
-    url: str
-    summary: str | None
-    company: str
-    style: Style
-    taken: tuple[str, ...] = ()  # variants other members already hold for this item
-    own: tuple[str, ...] = ()  # variants this member already had (revisions move on)
-
-
-@dataclass(frozen=True)
-class DraftResult:
-    linkedin: str
-    x: str
-    variant: str
-    language: str
-    notes: tuple[str, ...] = field(default_factory=tuple)  # catalog keys to show alongside
-
-
-class Drafter(Protocol):
-    """Anything that turns a request into drafts: the template drafter, a model (later)."""
-
-    async def draft(self, request: DraftRequest) -> DraftResult: ...
 
 
 def _clip(text: str, limit: int) -> str:

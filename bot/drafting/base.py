@@ -1,0 +1,54 @@
+"""The seam every drafter plugs into: the request, the result, the limits of each network."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.drafting.instructions import Style
+
+X_LIMIT = 280
+X_URL_LENGTH = 23
+LINKEDIN_LIMIT = 3_000
+_URL = re.compile(r"https?://\S+")
+
+
+def x_length(text: str) -> int:
+    """Length as X counts it: a URL is 23, most scripts 1 per character, CJK and emoji 2."""
+    total = 0
+    for part_index, part in enumerate(_URL.split(text)):
+        if part_index:
+            total += X_URL_LENGTH
+        for char in part:
+            code = ord(char)
+            light = code <= 0x10FF or 0x2000 <= code <= 0x200D or 0x2010 <= code <= 0x201F
+            light = light or 0x2032 <= code <= 0x2037
+            total += 1 if light else 2
+    return total
+
+
+@dataclass(frozen=True)
+class DraftRequest:
+    title: str
+    url: str
+    summary: str | None
+    company: str
+    style: Style
+    taken: tuple[str, ...] = ()  # variants other members already hold for this item
+    own: tuple[str, ...] = ()  # variants this member already had (revisions move on)
+
+
+@dataclass(frozen=True)
+class DraftResult:
+    linkedin: str
+    x: str
+    variant: str
+    language: str
+    notes: tuple[str, ...] = field(default_factory=tuple)  # catalog keys to show alongside
+
+
+class Drafter(Protocol):
+    """Anything that turns a request into drafts: the template drafter, a model (later)."""
+
+    async def draft(self, request: DraftRequest) -> DraftResult: ...
