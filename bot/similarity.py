@@ -177,6 +177,22 @@ def most_similar(text: str, others: Iterable[str], *, ignore: Sequence[str] = ()
     return best
 
 
+class Corpus:
+    """Texts to compare new ones against, normalised once: checking many candidates against
+    the same few hundred drafts costs one normalisation per candidate, not per pair."""
+
+    def __init__(self, texts: Iterable[str], *, ignore: Sequence[str] = ()) -> None:
+        self._needles = _needles(ignore)
+        self._profiles = [_Profile(_normalise(text, self._needles)) for text in texts]
+
+    def most_similar(self, text: str) -> float:
+        mine = _Profile(_normalise(text, self._needles))
+        return max((mine.compare(other) for other in self._profiles), default=0.0)
+
+    def too_similar(self, text: str) -> bool:
+        return self.most_similar(text) > THRESHOLD
+
+
 def too_similar(text: str, others: Iterable[str], *, ignore: Sequence[str] = ()) -> bool:
     """Whether `text` is above THRESHOLD against any of `others`: the drafter must reword."""
     return most_similar(text, others, ignore=ignore) > THRESHOLD

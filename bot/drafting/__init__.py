@@ -11,6 +11,7 @@ from bot.drafting.base import (
     Drafter,
     DraftRequest,
     DraftResult,
+    Given,
     x_length,
 )
 from bot.drafting.instructions import Revision, Style, is_sensitive, parse_instruction
@@ -23,6 +24,7 @@ __all__ = [
     "DraftRequest",
     "DraftResult",
     "Drafter",
+    "Given",
     "Revision",
     "Style",
     "TemplateDrafter",

@@ -29,6 +29,15 @@ def x_length(text: str) -> int:
 
 
 @dataclass(frozen=True)
+class Given:
+    """A draft someone else already received for the same item: what a new one must not
+    resemble (principle 4)."""
+
+    linkedin: str
+    x: str
+
+
+@dataclass(frozen=True)
 class DraftRequest:
     title: str
     url: str
@@ -37,6 +46,9 @@ class DraftRequest:
     style: Style
     taken: tuple[str, ...] = ()  # variants other members already hold for this item
     own: tuple[str, ...] = ()  # variants this member already had (revisions move on)
+    others: tuple[Given, ...] = ()  # texts other members already hold for this item
+    instruction: str | None = None  # the member's own words for this version, if any
+    avoid: tuple[str, ...] = ()  # angles already taken, for a drafter that can choose one
 
 
 @dataclass(frozen=True)
@@ -46,9 +58,17 @@ class DraftResult:
     variant: str
     language: str
     notes: tuple[str, ...] = field(default_factory=tuple)  # catalog keys to show alongside
+    angle: str = ""  # a short label of the draft's angle (model drafts)
+    source: str = "template"  # "template" | "model": who wrote it
+    tokens: int = 0  # model tokens this result cost (prompt and completion)
 
 
 class Drafter(Protocol):
-    """Anything that turns a request into drafts: the template drafter, a model (later)."""
+    """Anything that turns a request into drafts: the template drafter, a model.
+
+    `instant` drafters answer in microseconds, so the bot drafts before it answers; the
+    others get a "drafting…" message first, replaced by the draft when it is ready."""
+
+    instant: bool
 
     async def draft(self, request: DraftRequest) -> DraftResult: ...

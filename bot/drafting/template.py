@@ -49,6 +49,8 @@ class TemplateDrafter:
     8×8×2 X texts), made of the fragments used least so far.
     """
 
+    instant = True
+
     def __init__(self, rng: random.Random | None = None) -> None:
         self._rng = rng or random.Random()  # noqa: S311 - wording variety, not security
 
