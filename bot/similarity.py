@@ -52,19 +52,18 @@ changed, not a different text on the same subject. Worked example:
     shared 4, union 7: similarity 4/7 ≈ 0.57, too similar (only the ending was changed)
     c = "Proud of the people who built this release"  shares no 3-gram with a: 0.0
 
-On template drafts (title, URL, disclosure and quoted summary ignored): two X posts with
-the same short opening and a different one-word sign-off score 0.5, not above the threshold
-("This caught my eye: … Thoughts?" / "… Recommended."), with a longer opening 0.56-0.67,
-above it; two LinkedIn drafts with the same opening and closing sentences and a different
-two-word bridge ("In short:" / "The gist:") score 0.55-0.73, above it.
-
-The drafter compares `most_similar(draft, drafts already given for the item)` with
-`THRESHOLD`; above it, it asks for a different angle, then falls back to a differently
-worded template.
+How the bot uses it: `bot/drafting/distinct.py` compares each new draft with every draft
+other members hold for the item (LinkedIn with LinkedIn, X with X), ignoring the title, the
+company's name and the disclosure in either language; the summary counts, so quoting the
+same paragraph makes two drafts alike. Above `THRESHOLD` a model is asked once for another
+angle, then a differently worded template is used; the template drafter itself tries its
+least-used wordings until one passes. Two drafts whose reused pieces make exactly half of
+their 3-grams score 0.5 and pass: that is the closest the template drafter gets.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -177,16 +176,26 @@ def most_similar(text: str, others: Iterable[str], *, ignore: Sequence[str] = ()
     return best
 
 
+PROFILES_KEPT = 2_048  # normalised texts remembered: two busy items' windows (500 drafts × 2)
+
+
+@functools.lru_cache(maxsize=PROFILES_KEPT)
+def _profile(text: str, needles: tuple[str, ...]) -> _Profile:
+    """A text's profile, remembered: every claim of an item compares with the same few
+    hundred drafts, so each is normalised once, not once per claim."""
+    return _Profile(_normalise(text, needles))
+
+
 class Corpus:
     """Texts to compare new ones against, normalised once: checking many candidates against
     the same few hundred drafts costs one normalisation per candidate, not per pair."""
 
     def __init__(self, texts: Iterable[str], *, ignore: Sequence[str] = ()) -> None:
-        self._needles = _needles(ignore)
-        self._profiles = [_Profile(_normalise(text, self._needles)) for text in texts]
+        self._needles = tuple(_needles(ignore))
+        self._profiles = [_profile(text, self._needles) for text in texts]
 
     def most_similar(self, text: str) -> float:
-        mine = _Profile(_normalise(text, self._needles))
+        mine = _profile(text, self._needles)
         return max((mine.compare(other) for other in self._profiles), default=0.0)
 
     def too_similar(self, text: str) -> bool:

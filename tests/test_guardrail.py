@@ -242,6 +242,21 @@ def test_the_template_drafts_pass_the_guardrail(language: str, seed: int) -> Non
     assert checked == 54
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_drafter_fragment_passes_the_guardrail(language: str) -> None:
+    # The walk above meets only some of the wordings (hundreds of combinations per style):
+    # each fragment of every list the drafter chooses from is checked on its own as well.
+    title, summary, url = ITEMS[language]
+    source = content_source(title, summary, url)
+    fragments = {k: v for k, v in catalog(language).items() if k.startswith("draft.")}
+    lists = {key: value for key, value in fragments.items() if isinstance(value, list)}
+    assert len(lists) >= 10
+    for key, texts in lists.items():
+        for text in texts:
+            filled = text.format(title=title, team="Data", company="ACME", url=url)
+            assert check(filled, source=source) == [], (key, filled)
+
+
 def test_content_source_joins_the_item_fields() -> None:
     assert content_source("Title", None, "https://x.test") == "Title\nhttps://x.test"
     assert content_source("Title", "Summary") == "Title\nSummary"

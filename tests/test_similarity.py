@@ -1,16 +1,27 @@
-"""Draft similarity (`bot/similarity.py`): the measure behind principle 4, and what it says
-about the template drafter's own drafts for one item claimed by 30 people."""
+"""Draft similarity (`bot/similarity.py`): the measure behind principle 4, and the template
+drafter meeting it for one item claimed by 30 people."""
 
 from __future__ import annotations
 
 import itertools
 import random
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.drafting import DraftRequest, DraftResult, Style, TemplateDrafter
+from bot.drafting import (
+    LINKEDIN_LIMIT,
+    X_LIMIT,
+    DraftRequest,
+    DraftResult,
+    Given,
+    Style,
+    TemplateDrafter,
+    x_length,
+)
+from bot.drafting.distinct import Distinct, shared_phrases
 from bot.similarity import THRESHOLD, most_similar, normalise, similarity, too_similar
 
 URL = "https://acme.example/news/warehouse-energy?utm_source=ambassador"
@@ -180,114 +191,213 @@ def test_property_never_raises_and_most_similar_is_the_max(
 
 # --- the template drafter, one item claimed by 30 people --------------------------------------
 #
-# Measured over seeds 0-9 (title, URL and disclosure ignored), 435 pairs per run:
-#   LinkedIn  max 0.76-0.81 (en), 0.78-0.86 (fr); 67-74 (en) and 84-90 (fr) pairs above 0.5,
-#             because every draft quotes the same summary word for word: even two drafts that
-#             share no fragment reach 0.43 (en) and 0.51 (fr).
-#             With the summary ignored as well: max 0.52-0.62 (en), 0.56-0.73 (fr), 2-6 pairs
-#             above 0.5, each sharing two of its three fragments (in practice the opening and
-#             the closing, the two-word bridge "In short:" / "The gist:" telling them apart).
-#   X         0-4 "layout twins" per run score 1.0: the same opening and sign-off with only
-#             the disclosure moved from the end to the front. 0-3 more pairs per run are above
-#             0.5 (0.56-0.67), the same opening with a different one- or two-word sign-off.
-#             Pairs with different openings are at most 0.4.
-# These tests pin that state: they fail if it gets worse. Principle 4 is NOT met yet by the
-# template drafter; the next piece of work (issue 4) is what brings every pair under 0.5.
+# Principle 4: two ambassadors never receive the same text for the same item. Thirty members
+# claim one item in turn, each request carrying what the earlier ones hold (their variant keys
+# in `taken`, their texts in `others`), as the bot does. Every pair of their drafts must be at
+# most THRESHOLD apart, on LinkedIn and on X separately, measured as `Distinct` measures it
+# (URL, title, company and both disclosures shared by design; the summary counted).
+#
+# The matrix: both languages, every tone, length and kind of summary. Every seed 0-9 and both
+# team settings come up across it; the full product (every seed for every case, with and
+# without hashtags and a team line) was measured when the wordings were written: the worst
+# pair was 0.5 on both networks, in both languages.
 
 ITEM = {
     "en": (
         "How we cut our warehouse energy use by a third",
         "Our logistics team replaced the lighting and heating controls in four warehouses. "
         "The work paid for itself in eighteen months.",
+        "Four warehouses, new lighting and heating controls.",
     ),
     "fr": (
         "Comment nous avons réduit d'un tiers l'énergie de nos entrepôts",
         "Notre équipe logistique a remplacé l'éclairage et le chauffage de quatre entrepôts. "
         "Les travaux ont été rentabilisés en dix-huit mois.",
+        "Quatre entrepôts, un nouvel éclairage et un nouveau chauffage.",
     ),
 }
+SUMMARIES = ("long", "short", "none")
+TONES = ("neutral", "casual", "formal")
+LENGTHS = (-1, 0, 1)
 MEMBERS = 30
 SEEDS = tuple(range(10))
 
 
-async def thirty_drafts(language: str, seed: int) -> list[DraftResult]:
-    """Drafts for 30 members in turn, each request carrying the variants already given, as
-    the bot does for one item."""
-    title, summary = ITEM[language]
+def summary_of(language: str, kind: str) -> str | None:
+    return {"long": ITEM[language][1], "short": ITEM[language][2], "none": None}[kind]
+
+
+def ignored(language: str) -> tuple[str, ...]:
+    return shared_phrases(title=ITEM[language][0], company="ACME")
+
+
+def claim(
+    language: str, style: Style, summary: str | None, results: list[DraftResult]
+) -> DraftRequest:
+    """The request of the next member to claim the item, after `results`."""
+    return DraftRequest(
+        title=ITEM[language][0],
+        url=URL,
+        summary=summary,
+        company="ACME",
+        style=style,
+        taken=tuple(result.variant for result in results),
+        others=tuple(Given(result.linkedin, result.x) for result in results),
+    )
+
+
+async def thirty_drafts(
+    language: str, seed: int, *, style: Style, summary: str | None
+) -> list[DraftResult]:
+    """Drafts for 30 members in turn, each request carrying the drafts already given."""
     drafter = TemplateDrafter(random.Random(seed))
     results: list[DraftResult] = []
     for _ in range(MEMBERS):
-        request = DraftRequest(
-            title=title,
-            url=URL,
-            summary=summary,
-            company="ACME",
-            style=Style(language=language),
-            taken=tuple(result.variant for result in results),
-        )
-        results.append(await drafter.draft(request))
+        results.append(await drafter.draft(claim(language, style, summary, results)))
     return results
 
 
-def fragments(variant: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(LinkedIn opening, bridge, closing), (X opening, closing, layout) of a variant key."""
-    linkedin, _, x = variant.rpartition(".L")[2].partition(".X")
-    return tuple(linkedin.split("-")), tuple(x.split("-"))
+def worst_pair(texts: list[str], language: str) -> tuple[float, str, str]:
+    """The most similar pair of texts: its score and the two texts."""
+    ignore = ignored(language)
+    return max(
+        ((similarity(a, b, ignore=ignore), a, b) for a, b in itertools.combinations(texts, 2)),
+        key=lambda found: found[0],
+    )
 
 
-def shared(a: tuple[str, ...], b: tuple[str, ...]) -> int:
-    return sum(p == q for p, q in zip(a, b, strict=True))
+def matrix() -> list[tuple[str, int, str, int, str, bool]]:
+    """(language, length, summary, seed, tone, team): each value of every dimension, seeds
+    0-9 and both team settings spread over the cases."""
+    cases = []
+    for language, length, kind in itertools.product(ITEM, LENGTHS, SUMMARIES):
+        for tone in TONES:
+            index = len(cases)
+            cases.append((language, length, kind, SEEDS[index % 10], tone, index % 2 == 0))
+    return cases
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("language", ["en", "fr"])
-async def test_thirty_template_drafts_are_all_different(language: str, seed: int) -> None:
-    drafts = await thirty_drafts(language, seed)
+@pytest.mark.parametrize(("language", "length", "kind", "seed", "tone", "team"), matrix())
+async def test_thirty_template_drafts_are_pairwise_distinct(
+    language: str, length: int, kind: str, seed: int, tone: str, team: bool
+) -> None:
+    style = Style(language, length=length, tone=tone, team="Data" if team else None, hashtags=True)
+    drafts = await thirty_drafts(language, seed, style=style, summary=summary_of(language, kind))
     assert len({d.variant for d in drafts}) == MEMBERS
     assert len({d.linkedin for d in drafts}) == MEMBERS
-    assert len({d.x for d in drafts}) == MEMBERS  # as strings: the measure says otherwise
+    assert len({d.x for d in drafts}) == MEMBERS
+    for draft in drafts:
+        for text in (draft.linkedin, draft.x):
+            assert URL in text
+            assert DISCLOSURE[language] in text
+        assert x_length(draft.x) <= X_LIMIT
+        assert len(draft.linkedin) <= LINKEDIN_LIMIT
+        if team:
+            assert "Data" in draft.linkedin
+    for network in ("linkedin", "x"):
+        score, a, b = worst_pair([getattr(d, network) for d in drafts], language)
+        assert score <= THRESHOLD, (network, score, a, b)
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("language", ["en", "fr"])
-async def test_thirty_template_x_posts_too_similar_only_with_the_same_opening(
-    language: str, seed: int
-) -> None:
-    drafts = await thirty_drafts(language, seed)
-    ignore = (URL, DISCLOSURE[language], ITEM[language][0])
-    for a, b in itertools.combinations(drafts, 2):
-        score = similarity(a.x, b.x, ignore=ignore)
-        (open_a, close_a, _), (open_b, close_b, _) = (
-            fragments(a.variant)[1],
-            fragments(b.variant)[1],
+@pytest.mark.parametrize("language", list(ITEM))
+async def test_the_summary_is_quoted_in_part_and_not_by_everyone(language: str) -> None:
+    # Quoting the same paragraph in every draft made any two of them alike before a single
+    # fragment was chosen: each draft quotes one sentence, or none.
+    first, second = (s.strip() for s in ITEM[language][1].split(". "))
+    drafts = await thirty_drafts(language, 3, style=Style(language), summary=ITEM[language][1])
+    quoting_first = sum(first in d.linkedin for d in drafts)
+    quoting_second = sum(second in d.linkedin for d in drafts)
+    assert quoting_first > 0
+    assert quoting_second > 0
+    assert quoting_first + quoting_second < MEMBERS  # some quote nothing
+    assert not any(first in d.linkedin and second in d.linkedin for d in drafts)
+
+
+@pytest.mark.parametrize("language", list(ITEM))
+async def test_x_posts_no_longer_differ_only_by_layout(language: str) -> None:
+    # The disclosure used to move to the front to make a "new" post: the same words. A post
+    # now always ends with the link and the disclosure.
+    drafts = await thirty_drafts(language, 5, style=Style(language), summary=None)
+    for draft in drafts:
+        assert draft.x.endswith(f"{URL} {DISCLOSURE[language]}")
+    assert len({tuple(normalise(d.x, ignore=ignored(language))) for d in drafts}) == MEMBERS
+
+
+# What a model might write about the item: some of the catalog's phrases, its own words after.
+TITLE = ITEM["en"][0]
+HANDWRITTEN = (
+    Given(
+        "Sharing this because it matters to me: how we cut our warehouse energy use by a third."
+        f" Our logistics team did the work. {URL} I work at ACME.",
+        f"In case you missed it: {TITLE}. Thoughts?",
+    ),
+    Given(
+        f"This caught my eye this week. Four warehouses, a third less energy. {URL}",
+        f"This caught my eye: {TITLE} 👀 Recommended.",
+    ),
+    Given(f"A good read from where I work. {URL}", f"Glad to pass this on! {URL} Good one."),
+    Given("Worth a read, honestly.", "On my radar today: how we cut our warehouse energy."),
+    Given("Loved it.", "Something worth knowing, from the warehouse team. Thoughts?"),
+    Given("Food for thought.", "For your reading list: warehouses using a third less energy."),
+    Given("Just read this and wanted to pass it along.", "Passing this along. Good one!"),
+    Given("From the article: a third less energy.", f"A read I'd recommend: {TITLE}."),
+)
+
+
+async def test_handwritten_others_steer_the_choice_away() -> None:
+    # Texts with no variant key (a model's): only the texts can tell the drafter which of its
+    # candidates would read like them. Across seeds, some first choices do (short drafts have
+    # few words of their own, so a few texts are enough); none of those comes back.
+    check = Distinct(HANDWRITTEN, title=TITLE, company="ACME")
+    request = claim("en", Style("en", length=-1), ITEM["en"][1], [])
+    steered = 0
+    for seed in range(60):
+        first = await TemplateDrafter(random.Random(seed)).draft(request)
+        chosen = await TemplateDrafter(random.Random(seed)).draft(
+            replace(request, others=HANDWRITTEN)
         )
-        if (open_a, close_a) == (open_b, close_b):  # only the disclosure moved: known defect
-            assert score == 1.0, (a.x, b.x)
-        elif open_a == open_b:  # known defect: a different sign-off is not enough
-            assert score <= 2 / 3, (a.x, b.x)
-        else:
-            assert score <= 0.4, (a.x, b.x)
+        assert not check.clashes(chosen.linkedin, chosen.x), (seed, chosen)
+        if check.clashes(first.linkedin, first.x):
+            steered += 1
+    assert steered >= 3  # else the texts resemble no first choice and this proves nothing
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("language", ["en", "fr"])
-async def test_thirty_template_linkedin_drafts_current_bound(language: str, seed: int) -> None:
-    drafts = await thirty_drafts(language, seed)
-    title, summary = ITEM[language]
-    ignore = (URL, DISCLOSURE[language], title)
-    worst = max(
-        similarity(a.linkedin, b.linkedin, ignore=ignore)
-        for a, b in itertools.combinations(drafts, 2)
+@pytest.mark.parametrize("language", list(ITEM))
+async def test_a_model_rewrite_of_the_first_choice_steers_it_away(language: str) -> None:
+    request = claim(language, Style(language, team="Data"), ITEM[language][1], [])
+    first = await TemplateDrafter(random.Random(8)).draft(request)
+    # The same draft as a model might reword it: one paragraph, an exclamation, a last line.
+    rewrite = Given(
+        first.linkedin.replace("\n\n", " ").replace(".", "!", 1) + " Have a great week.",
+        "New on the blog! " + first.x.replace(URL, ""),
     )
-    assert worst <= 0.87  # the true current bound, far above THRESHOLD: the shared summary
+    check = Distinct([rewrite], title=ITEM[language][0], company="ACME")
+    assert check.clashes(first.linkedin, "")
+    assert check.clashes("", first.x)
+    chosen = await TemplateDrafter(random.Random(8)).draft(replace(request, others=(rewrite,)))
+    assert not check.clashes(chosen.linkedin, chosen.x)
+    assert chosen.linkedin != first.linkedin
+    assert chosen.x != first.x
 
-    # The summary discounted too, what is left above THRESHOLD is pairs that share two of
-    # their three fragments.
-    without_summary = (*ignore, summary)
-    worst = 0.0
-    for a, b in itertools.combinations(drafts, 2):
-        score = similarity(a.linkedin, b.linkedin, ignore=without_summary)
-        worst = max(worst, score)
-        if score > THRESHOLD:
-            assert shared(fragments(a.variant)[0], fragments(b.variant)[0]) >= 2, (a, b)
-    assert worst <= 0.75  # the true current bound, still above THRESHOLD
+
+@pytest.mark.parametrize("language", list(ITEM))
+async def test_with_no_distinct_draft_left_one_still_comes_back(language: str) -> None:
+    # A short draft has a few hundred wordings per network: give all of them away first.
+    style = Style(language, length=-1)
+    drafter = TemplateDrafter(random.Random(21))
+    given: list[DraftResult] = []
+    for _ in range(340):
+        request = replace(claim(language, style, None, []), taken=tuple(g.variant for g in given))
+        given.append(await drafter.draft(request))
+    others = tuple(Given(g.linkedin, g.x) for g in given)
+    check = Distinct(others, title=ITEM[language][0], company="ACME")
+    request = replace(claim(language, style, None, []), taken=tuple(g.variant for g in given))
+    plain = await TemplateDrafter(random.Random(4)).draft(request)
+    result = await TemplateDrafter(random.Random(4)).draft(replace(request, others=others))
+    assert check.clashes(result.linkedin, result.x)  # nothing distinct was left
+    for text in (result.linkedin, result.x):
+        assert URL in text
+        assert DISCLOSURE[language] in text
+    assert x_length(result.x) <= X_LIMIT
+    # What comes back is the least similar of the candidates tried (the first choice is one).
+    assert check.worst(result.linkedin, result.x) <= check.worst(plain.linkedin, plain.x)
