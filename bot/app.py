@@ -8,6 +8,7 @@ global handler, which logs it and answers briefly. Either way nothing half-done 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from bot.clock import Clock
 from bot.commands import Command
@@ -15,11 +16,12 @@ from bot.context import Context
 from bot.drafting import Drafter
 from bot.errors import AmbassadorError, UsageError
 from bot.handlers import build_router
+from bot.handlers.claims import finished
 from bot.handlers.help import help_reply
 from bot.i18n import Translator
-from bot.messages import Reply
+from bot.messages import Audience, DraftJob, Message, Paragraph, Reply
 from bot.router import Router
-from bot.services import people
+from bot.services import drafts, people
 from bot.settings import Settings
 from storage.database import Database
 
@@ -34,18 +36,63 @@ class Ambassador:
         database: Database,
         clock: Clock,
         drafter: Drafter,
+        fallback: Drafter | None = None,
         router: Router | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
         self.clock = clock
         self.drafter = drafter
+        # what rewords a draft too close to another member's: the template drafter
+        self.fallback = fallback or drafter
         self.router = router or build_router()
 
     def translator(self, language: str | None) -> Translator:
         return Translator(language or self.settings.locale)
 
+    async def run(self, command: Command, deliver: Callable[[Reply], Awaitable[None]]) -> None:
+        """What every adapter does with a command: show the reply, then whatever the work
+        it left (`Reply.later`: a model's draft) produces, in place of its placeholder."""
+        reply = await self.handle(command)
+        await deliver(reply)
+        for job in reply.later:
+            await deliver(await self.finish(job))
+
     async def handle(self, command: Command) -> Reply:
+        """The reply to one command. Drafts from an instant drafter are written before it
+        returns; a slower drafter's are left in `Reply.later` for `finish`."""
+        reply = await self._handle(command)
+        if not self.drafter.instant or not reply.later:
+            return reply
+        done = Reply(reply.messages)
+        for job in reply.later:
+            done += await self.finish(job)
+        return done
+
+    async def finish(self, job: DraftJob) -> Reply:
+        """Write a draft left for later, with no transaction open while the drafter works.
+        The adapters' error handlers do not see this work, so failures are answered here,
+        in place of the placeholder: the member is never left with "drafting…"."""
+        t = self.translator(job.language)
+        try:
+            written = await drafts.write(
+                database=self.database,
+                drafter=self.drafter,
+                fallback=self.fallback,
+                job=job,
+                company=self.settings.company,
+                model=self.settings.llm_model,
+                clock=self.clock,
+            )
+        except Exception:
+            log.exception("writing a draft failed (claim %s)", job.claim_id)
+            text = t("drafting.failed")
+            return Reply(
+                (Message(text, (Paragraph(text),), Audience.DIRECT, replaces=job.placeholder),)
+            )
+        return finished(t, self.settings.company, job, written)
+
+    async def _handle(self, command: Command) -> Reply:
         t = self.translator(command.actor.language)
         ctx: Context | None = None
         try:

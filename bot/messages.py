@@ -125,6 +125,8 @@ class Message:
     audience: Audience = Audience.REQUESTER
     anchor: Anchor | None = None
     channel: str | None = None  # for CHANNEL messages: where (None: the platform's default)
+    key: str | None = None  # names this message, so a later one can take its place
+    replaces: str | None = None  # the key of a message this one replaces where it was shown
 
     def buttons(self) -> list[AnyButton]:
         """Every button in reading order (the console numbers them this way)."""
@@ -136,14 +138,31 @@ class Message:
 
 
 @dataclass(frozen=True)
+class DraftJob:
+    """A draft the core writes after its reply has been shown (a model takes seconds): the
+    adapter hands it back to `Ambassador.finish`, and shows what that returns."""
+
+    claim_id: int
+    language: str
+    instruction: str | None = None
+    first: bool = True  # a first draft: if one exists by then, that one is shown instead
+    placeholder: str | None = None  # the key of the "drafting…" message the draft replaces
+    confirm: str | None = None  # catalog key of a confirmation to say after the draft
+    notes: tuple[str, ...] = ()  # catalog keys to show with the draft
+    asked_at: float | None = None  # time.monotonic() when the member asked: the deadline
+
+
+@dataclass(frozen=True)
 class Reply:
-    """Everything the core wants said in answer to one command, in order."""
+    """Everything the core wants said in answer to one command, in order; `later` is work
+    still to do once these messages are shown."""
 
     messages: tuple[Message, ...] = field(default_factory=tuple)
+    later: tuple[DraftJob, ...] = field(default_factory=tuple)
 
     @classmethod
     def say(cls, text: str, *blocks: Block, audience: Audience = Audience.REQUESTER) -> Reply:
         return cls((Message(text, blocks or (Paragraph(text),), audience),))
 
     def __add__(self, other: Reply) -> Reply:
-        return Reply(self.messages + other.messages)
+        return Reply(self.messages + other.messages, self.later + other.later)

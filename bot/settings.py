@@ -45,7 +45,14 @@ class Settings(BaseSettings):
 
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
-    llm_model: str = Field("gpt-4o-mini", alias="AMBASSADOR_LLM_MODEL")
+    llm_model: str = Field("gpt-4o-mini", alias="AMBASSADOR_LLM_MODEL", min_length=1)
+    llm_timeout: float = Field(20.0, alias="AMBASSADOR_LLM_TIMEOUT", gt=0, le=600)
+    llm_concurrency: int = Field(8, alias="AMBASSADOR_LLM_CONCURRENCY", ge=1, le=1_000)
+    # Azure OpenAI, through the variables its own client documents; the model is the
+    # deployment's name.
+    azure_openai_api_key: SecretStr | None = Field(None, alias="AZURE_OPENAI_API_KEY")
+    azure_openai_endpoint: str | None = Field(None, alias="AZURE_OPENAI_ENDPOINT")
+    openai_api_version: str = Field("2024-10-21", alias="OPENAI_API_VERSION")
 
     port: int = Field(3000, alias="AMBASSADOR_PORT", ge=0, le=65535)
     host: str = Field("0.0.0.0", alias="AMBASSADOR_HOST")  # noqa: S104 - a server listens
@@ -62,6 +69,25 @@ class Settings(BaseSettings):
     min_group: int = Field(5, alias="AMBASSADOR_MIN_GROUP", ge=1)
 
     _split_admins = field_validator("admins", "managers", mode="before")(_split_ids)
+
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "microsoft_app_id",
+        "microsoft_app_password",
+        "microsoft_app_tenant_id",
+        "openai_api_key",
+        "openai_base_url",
+        "azure_openai_api_key",
+        "azure_openai_endpoint",
+        "digest_channel",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`OPENAI_API_KEY=` (in .env, or passed down to a worker process) means "not set"."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("timezone")
     @classmethod
@@ -103,6 +129,15 @@ class Settings(BaseSettings):
         if self.microsoft_app_id:
             platforms.append("teams")
         return platforms
+
+    @property
+    def model_provider(self) -> str | None:
+        """ "azure", "openai" or None (the template drafter writes every draft)."""
+        if self.azure_openai_endpoint and self.azure_openai_api_key:
+            return "azure"
+        if self.openai_api_key:
+            return "openai"
+        return None
 
     def sqlite_path(self) -> Path | None:
         """The SQLite file behind the database URL, if it is one."""

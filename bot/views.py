@@ -15,6 +15,7 @@ from bot.messages import (
     Button,
     Confirm,
     DigestItem,
+    DraftJob,
     Heading,
     LinkButton,
     Message,
@@ -149,6 +150,19 @@ def draft_message(
     ]
     return Message(
         t("draft.text", title=item.title), tuple(blocks), Audience.DIRECT, Anchor("claim", claim_id)
+    )
+
+
+def drafting_message(t: Translator, *, item: ContentItem, job: DraftJob, key: str) -> Message:
+    """Shown at once while a model writes; the draft takes its place (same thread, so
+    replies to it already reach the claim)."""
+    wait = t("drafting.wait") if job.first else t("drafting.wait_revision")
+    return Message(
+        t("drafting.text", title=item.title),
+        (Heading(t("draft.heading", title=item.title)), Paragraph(wait), charter_reminder(t)),
+        Audience.DIRECT,
+        Anchor("claim", job.claim_id),
+        key=key,
     )
 
 

@@ -103,6 +103,17 @@ async def enqueue(
     return row
 
 
+async def replace_pending(session: AsyncSession, *, row_id: int, payload: str) -> bool:
+    """Swap the payload of a row not sent yet (a queued "drafting…" message becomes the
+    draft itself); False when it has gone out already or failed for good."""
+    row = await session.get(Outbox, row_id, with_for_update=True)
+    if row is None or row.status != "pending":
+        return False
+    row.payload = payload
+    session.add(row)
+    return True
+
+
 async def lease_due(
     session: AsyncSession, *, platform: str, now: datetime, lease: timedelta, limit: int = 50
 ) -> list[Outbox]:

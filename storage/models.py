@@ -233,3 +233,18 @@ class Outbox(SQLModel, table=True):
     next_attempt_at: datetime = Field(sa_column=_utc())
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(sa_column=_utc())
+
+
+class ModelCall(SQLModel, table=True):
+    """One call to the drafting model, for the cost figures: when, which model, how it
+    ended and the tokens it cost. Anonymous: no person, claim or text."""
+
+    __tablename__ = "model_call"
+    __table_args__ = (Index("ix_model_call_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_utc())
+    model: str = Field(max_length=128)
+    outcome: str = Field(max_length=16)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0

@@ -34,7 +34,7 @@ POSTGRES_URL = os.environ.get(
 )
 # A Monday morning in Paris: week boundaries are easy to reason about.
 START = datetime(2026, 11, 16, 8, 0, tzinfo=UTC)
-_ENV_PREFIXES = ("AMBASSADOR_", "SLACK_", "MICROSOFT_", "OPENAI_")
+_ENV_PREFIXES = ("AMBASSADOR_", "SLACK_", "MICROSOFT_", "OPENAI_", "AZURE_OPENAI_")
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,16 @@ import pytest
 pytestmark = pytest.mark.slow
 
 AMBASSADOR = Path(sys.executable).with_name("ambassador")
-STATS_KEYS = ["week_start", "joins", "leaves", "ambassadors", "claims", "drafts", "shares"]
+STATS_KEYS = [
+    "week_start",
+    "joins",
+    "leaves",
+    "ambassadors",
+    "claims",
+    "drafts",
+    "shares",
+    "model_tokens",
+]
 LEDGER_KEYS = {
     "seq",
     "at",

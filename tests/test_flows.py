@@ -402,8 +402,8 @@ async def test_stats_in_chat_are_aggregates(app: Ambassador, console: Console) -
     this_week = [line for line in out.splitlines() if line.strip().startswith("2026-11-16")]
     assert len(this_week) == 1
     cells = this_week[0].split()
-    # joins 6, leaves 1 (<5), ambassadors 5, claims 6, drafts 6, shares 0
-    assert cells[1:] == ["6", "<5", "5", "6", "6", "0"]
+    # joins 6, leaves 1 (<5), ambassadors 5, claims 6, drafts 6, shares 0, model tokens 0
+    assert cells[1:] == ["6", "<5", "5", "6", "6", "0", "0"]
     assert "p1" not in out
 
 

@@ -72,7 +72,7 @@ async def test_a_day_in_slack(world: SlackWorld) -> None:
         block["text"]["text"] for block in table.params["blocks"] if block["type"] == "section"
     )
     row = next(line for line in code.splitlines() if line.startswith("2026-11-16"))
-    assert row.replace("`", "").split() == ["2026-11-16", "20", "0", "20", "20", "21", "0"]
+    assert row.replace("`", "").split() == ["2026-11-16", "20", "0", "20", "20", "21", "0", "0"]
     # every member got exactly one draft message, the reviser two
     for user in members:
         dms = [c for c in w.fake.of("chat.postMessage") if c.params["channel"] == "D" + user]

@@ -75,6 +75,7 @@ async def test_weeks_are_consecutive_mondays_oldest_first(
         "claims",
         "drafts",
         "shares",
+        "model_tokens",
     ]
     assert figures[-1].as_record()["week_start"] == "2026-11-16"
 
@@ -279,8 +280,8 @@ async def test_chat_stats_hide_small_groups_of_people(app: Ambassador, clock: Fi
     out = await console("as boss\n/ambassador stats 2")
     assert "Week of" in out
     # joins, leaves, ambassadors, claims, drafts, shares
-    assert _row(out, date(2026, 11, 16)) == ["6", "<5", "5", "6", "6", "2"]
-    assert _row(out, date(2026, 11, 23)) == ["<5", "0", "6", "0", "0", "0"]
+    assert _row(out, date(2026, 11, 16)) == ["6", "<5", "5", "6", "6", "2", "0"]
+    assert _row(out, date(2026, 11, 23)) == ["<5", "0", "6", "0", "0", "0", "0"]
     assert "u1" not in out
     assert "u7" not in out
 

@@ -168,7 +168,7 @@ async def _stats(settings: Settings, args: argparse.Namespace) -> int:
         _csv(records, list(records[0]), sys.stdout)
     else:
         t = Translator(settings.locale)
-        names = ("joins", "leaves", "ambassadors", "claims", "drafts", "shares")
+        names = stats.FIGURES
         header = [t("stats.col_week"), *(t(f"stats.col_{n}") for n in names)]
         rows = [[str(r["week_start"]), *(str(r[n]) for n in names)] for r in records]
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]

@@ -137,11 +137,16 @@ async def _worker_side(core: Ambassador, settings: Settings) -> tuple[ClientSess
 
 
 def child_environment(settings: Settings) -> dict[str, str]:
-    """The settings, as environment variables, for the worker process."""
+    """The settings, as environment variables, for the worker process: exactly this
+    process's settings (a blank value is "not set"), not whatever else the environment or
+    a .env file holds."""
     env = dict(os.environ)
     for name, field_info in Settings.model_fields.items():
         value = getattr(settings, name)
-        if value is None or field_info.alias is None:
+        if field_info.alias is None:
+            continue
+        if value is None:  # unset here means unset there, whatever the environment says
+            env[field_info.alias] = ""
             continue
         if isinstance(value, SecretStr):
             value = value.get_secret_value()

@@ -12,9 +12,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.model.openai_chat import OpenAIChat, model_client
 from bot.app import Ambassador
 from bot.clock import Clock, SystemClock
 from bot.drafting import Drafter, TemplateDrafter
+from bot.drafting.model import ModelDrafter
 from bot.errors import ConfigurationError
 from bot.settings import Settings
 from storage import migrate
@@ -28,12 +30,28 @@ def create_app(
     drafter: Drafter | None = None,
     rng: random.Random | None = None,
 ) -> Ambassador:
-    """Build the core for these settings (clock, drafter and randomness can be injected)."""
+    """Build the core for these settings (clock, drafter and randomness can be injected).
+    With a model configured, it writes the drafts and the template drafter stands in."""
+    template = TemplateDrafter(rng)
     return Ambassador(
         settings=settings,
         database=Database(settings.database_url),
         clock=clock or SystemClock(),
-        drafter=drafter or TemplateDrafter(rng),
+        drafter=drafter or model_drafter(settings, template) or template,
+        fallback=template,
+    )
+
+
+def model_drafter(settings: Settings, fallback: Drafter) -> ModelDrafter | None:
+    """The model drafter when a model is configured (see `model_client`)."""
+    client = model_client(settings)
+    if client is None:
+        return None
+    return ModelDrafter(
+        OpenAIChat(client, model=settings.llm_model),
+        timeout=settings.llm_timeout,
+        concurrency=settings.llm_concurrency,
+        fallback=fallback,
     )
 
 

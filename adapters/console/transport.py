@@ -163,7 +163,10 @@ class ConsoleSession:
         await self._send(command)
 
     async def _send(self, command: Command) -> None:
-        self.show(await self.core.handle(command))
+        await self.core.run(command, self._show)
+
+    async def _show(self, reply: Reply) -> None:
+        self.show(reply)
 
     def show(self, reply: Reply) -> None:
         user = self.actor.user_id

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 SCOPES = {
     "chat.postMessage": "chat:write",
     "chat.postEphemeral": "chat:write",
+    "chat.update": "chat:write",
     "conversations.open": "im:write",
     "users.info": "users:read",
     "views.publish": None,  # needs no scope beyond the bot token
@@ -95,6 +96,8 @@ class SlackDelivery:
         self._monotonic = monotonic
         self._sleep = sleep
         self._dm: _Lru = _Lru()
+        self._placed: _Lru = _Lru()  # message key -> (channel, ts): what a later one replaces
+        self._queued: _Lru = _Lru()  # message key -> outbox row id, while not sent yet
         self._locale: _Lru = _Lru()
         self._last_post: dict[str, float] = {}
         self._channel_locks: dict[str, asyncio.Lock] = {}
@@ -157,24 +160,54 @@ class SlackDelivery:
         else:
             kind, target = "channel", message.channel or self.default_channel or ""
         anchor = (message.anchor.kind, message.anchor.id) if message.anchor else None
+        if message.replaces and await self._update(message.replaces, payload):
+            return
         try:
-            await self._post(kind, target, payload, anchor)
+            placed = await self._post(kind, target, payload, anchor)
+            if message.key and placed:
+                self._placed.remember(message.key, placed)
         except Exception as exc:  # noqa: BLE001 - a failed delivery must not lose the message
             error = error_of(exc)
             if error in PERMANENT:
                 log.warning("Slack refused a %s message for good: %s", kind, error)
                 await self._tell(origin, "slack.cannot_post", channel=f"<#{target}>", reason=error)
                 return
-            await self._queue(kind, target, payload, anchor, error)
+            row_id = await self._queue(kind, target, payload, anchor, error)
+            if message.key:
+                self._queued.remember(message.key, row_id)
             await self._tell(origin, "slack.queued")
+
+    async def _update(self, key: str, payload: dict[str, Any]) -> bool:
+        """Put `payload` in place of the message posted under `key` (a "drafting…" message
+        becomes the draft). False when there is nothing to replace, or Slack refused: the
+        caller then posts it as a new message, so it is never lost."""
+        row_id = self._queued.pop(key, None)
+        if row_id is not None:  # still in the outbox: it will go out as the new message
+            async with self.database.transaction() as session:
+                if await delivery.replace_pending(
+                    session, row_id=row_id, payload=json.dumps(payload)
+                ):
+                    return True
+        placed = self._placed.pop(key, None)
+        if placed is None:
+            return False
+        channel, ts = placed
+        try:
+            await self._call("chat.update", channel=channel, ts=ts, **payload)
+        except Exception as exc:  # noqa: BLE001 - posting it anew is the fallback
+            log.warning("chat.update failed (%s); posting the message anew", error_of(exc))
+            return False
+        return True
 
     async def _post(
         self, kind: str, target: str, payload: dict[str, Any], anchor: tuple[str, int] | None
-    ) -> None:
+    ) -> tuple[str, str] | None:
+        """Post; returns where the message now is (channel, ts)."""
         channel = await self.dm_channel(target) if kind == "direct" else target
         response = await self._paced_post(channel, payload)
+        placed = (str(response.get("channel", channel)), str(response.get("ts", "")))
         if anchor is None:
-            return
+            return placed
         try:  # delivered already: failing to note the anchor must not cause a second send
             async with self.database.transaction() as session:
                 await delivery.remember(
@@ -188,6 +221,7 @@ class SlackDelivery:
                 )
         except Exception:
             log.exception("could not record what message %s is about", response.get("ts"))
+        return placed
 
     async def _ephemeral(self, payload: dict[str, Any], origin: Origin) -> None:
         if origin.respond is not None:
@@ -218,10 +252,10 @@ class SlackDelivery:
         payload: dict[str, Any],
         anchor: tuple[str, int] | None,
         error: str,
-    ) -> None:
+    ) -> int:
         log.warning("queueing a %s message after: %s", kind, error)
         async with self.database.transaction() as session:
-            await delivery.enqueue(
+            row = await delivery.enqueue(
                 session,
                 platform=PLATFORM,
                 kind=kind,
@@ -232,6 +266,7 @@ class SlackDelivery:
                 now=self.clock.now(),
                 delay=timedelta(seconds=RETRY_DELAYS[0]),
             )
+        return row.id or 0
 
     async def retry_due(self) -> int:
         """Send what the outbox holds and is due; returns how many went out.

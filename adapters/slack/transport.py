@@ -192,8 +192,11 @@ class SlackWorker:
     async def _run(self, command: Command | None, origin: Origin) -> None:
         if command is None:
             return
-        reply = await self.core.handle(command)
-        await self.slack.deliver(reply, origin)
+
+        async def deliver(reply: Reply) -> None:
+            await self.slack.deliver(reply, origin)
+
+        await self.core.run(command, deliver)
 
     async def _publish_home(self, user: str, language: str | None) -> None:
         reply = await self.core.handle(Command(inbound.actor(user, language), "home"))

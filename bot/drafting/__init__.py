@@ -12,6 +12,7 @@ from bot.drafting.base import (
     DraftRequest,
     DraftResult,
     Given,
+    Usage,
     x_length,
 )
 from bot.drafting.instructions import Revision, Style, is_sensitive, parse_instruction
@@ -28,6 +29,7 @@ __all__ = [
     "Revision",
     "Style",
     "TemplateDrafter",
+    "Usage",
     "is_sensitive",
     "parse_instruction",
     "x_length",

@@ -47,8 +47,19 @@ class DraftRequest:
     taken: tuple[str, ...] = ()  # variants other members already hold for this item
     own: tuple[str, ...] = ()  # variants this member already had (revisions move on)
     others: tuple[Given, ...] = ()  # texts other members already hold for this item
-    instruction: str | None = None  # the member's own words for this version, if any
+    instructions: tuple[str, ...] = ()  # the member's own wishes for this claim, oldest first
     avoid: tuple[str, ...] = ()  # angles already taken, for a drafter that can choose one
+    asked_at: float | None = None  # time.monotonic() when the member asked: a slow drafter's
+    # deadline counts from it, so asking again for another angle never extends it
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One model call, for the cost figures: tokens spent and how the call ended."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    outcome: str  # ok | too_long | invalid | timeout | rate_limited | server_error | error
 
 
 @dataclass(frozen=True)
@@ -60,7 +71,7 @@ class DraftResult:
     notes: tuple[str, ...] = field(default_factory=tuple)  # catalog keys to show alongside
     angle: str = ""  # a short label of the draft's angle (model drafts)
     source: str = "template"  # "template" | "model": who wrote it
-    tokens: int = 0  # model tokens this result cost (prompt and completion)
+    usage: tuple[Usage, ...] = ()  # the model calls behind this result, failed ones included
 
 
 class Drafter(Protocol):

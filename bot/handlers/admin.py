@@ -38,7 +38,7 @@ async def show_stats(ctx: Context, command: Command) -> Reply:
 async def figures_table(ctx: Context, *, weeks: int) -> tuple[Table, Note]:
     """The weekly figures as people see them in chat: small people counts hidden."""
     figures = await stats.weekly(ctx.session, weeks=weeks, now=ctx.now, tz=ctx.settings.tz)
-    names = ("joins", "leaves", "ambassadors", "claims", "drafts", "shares")
+    names = stats.FIGURES
     columns = (ctx.t("stats.col_week"), *(ctx.t(f"stats.col_{n}") for n in names))
     rows = tuple(
         (week.week_start.isoformat(), *(shown(ctx, n, getattr(week, n)) for n in names))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+import uuid
+from dataclasses import replace
+
 from bot.commands import Command, Via
 from bot.context import Context
 from bot.drafting import is_sensitive, parse_instruction
@@ -9,10 +13,11 @@ from bot.errors import NotFound, Paused, UsageError
 from bot.guardrail import check, content_source
 from bot.handlers.args import number
 from bot.handlers.prompts import prompt_ack, prompt_join
-from bot.messages import Audience, Heading, Message, Paragraph, Reply
+from bot.i18n import Translator
+from bot.messages import Audience, DraftJob, Heading, Message, Paragraph, Reply
 from bot.router import Router
 from bot.services import charter, content, digests, drafts, state, stats
-from bot.views import charter_reminder, draft_message, findings, write_myself
+from bot.views import charter_reminder, draft_message, drafting_message, findings, write_myself
 from storage.models import Claim, ContentItem, Draft
 
 MAX_INSTRUCTION = 500
@@ -41,22 +46,26 @@ async def claim_item(ctx: Context, item_id: int, instruction: str | None = None)
     )
     assert claim.id is not None
     draft = await drafts.latest(ctx.session, claim.id)
-    notes: tuple[str, ...] = ()
-    if draft is None or instruction:  # a wish on a second claim makes a new version
-        draft, result = await drafts.next_draft(
-            ctx.session,
-            drafter=ctx.drafter,
-            claim=claim,
-            item=item,
-            company=ctx.settings.company,
-            language=ctx.language,
-            instruction=instruction,
-            now=ctx.now,
-        )
-        notes = result.notes
     key = "claims.claimed" if created else "claims.already"
-    drafted = Reply((_draft_message(ctx, item, draft, claim.id, notes),))
-    return drafted + Reply.say(ctx.t(key, title=item.title))  # confirmed once delivered
+    if draft is not None and not instruction:  # a wish on a second claim makes a new version
+        shown = Reply((_draft_message(ctx.t, ctx.settings.company, item, draft, ()),))
+        return shown + Reply.say(ctx.t(key, title=item.title))
+    job = DraftJob(claim.id, ctx.language, instruction, first=draft is None, confirm=key)
+    return _drafting(ctx, item, job)
+
+
+def _drafting(ctx: Context, item: ContentItem, job: DraftJob) -> Reply:
+    """Hand the draft over to be written after this reply. An instant drafter's draft comes
+    before the confirmation; a model's is announced by a "drafting…" message it replaces."""
+    if ctx.drafter.instant:
+        return Reply(later=(job,))
+    placeholder = f"drafting:{job.claim_id}:{uuid.uuid4().hex[:12]}"
+    shown = Reply((drafting_message(ctx.t, item=item, job=job, key=placeholder),))
+    if job.confirm:
+        shown += Reply.say(ctx.t(job.confirm, title=item.title))
+    # the model's deadline counts from now, not from when the messages above are delivered
+    later = replace(job, placeholder=placeholder, confirm=None, asked_at=time.monotonic())
+    return Reply(shown.messages, (later,))
 
 
 async def claim(ctx: Context, command: Command) -> Reply:
@@ -126,38 +135,44 @@ async def _revise(ctx: Context, own: Claim, instruction: str | None) -> Reply:
     assert own.id is not None
     if not content.is_live(item, ctx.now):
         raise NotFound("content.error_gone", id=item.id)
-    draft, result = await drafts.next_draft(
-        ctx.session,
-        drafter=ctx.drafter,
-        claim=own,
-        item=item,
-        company=ctx.settings.company,
-        language=ctx.language,
-        instruction=instruction,
-        now=ctx.now,
-    )
-    notes = result.notes
-    if instruction and not parse_instruction(instruction).understood:
-        notes = (*notes, "draft.not_understood")
-    return Reply((_draft_message(ctx, item, draft, own.id, notes),))
+    # The template drafter says which wishes it cannot follow; a model follows any wording.
+    puzzled = instruction and ctx.drafter.instant and not parse_instruction(instruction).understood
+    notes = _NOT_UNDERSTOOD if puzzled else ()
+    job = DraftJob(own.id, ctx.language, instruction, first=False, notes=notes)
+    return _drafting(ctx, item, job)
+
+
+_NOT_UNDERSTOOD: tuple[str, ...] = ("draft.not_understood",)
 
 
 def _draft_message(
-    ctx: Context, item: ContentItem, draft: Draft, claim_id: int, notes: tuple[str, ...]
+    t: Translator, company: str, item: ContentItem, draft: Draft, notes: tuple[str, ...]
 ) -> Message:
     """The draft, checked against the charter: anything flagged is shown with its fix.
     The company's name and the member's own wishes (a team name) are theirs to use."""
     source = "\n".join(
-        (
-            content_source(item.title, item.summary, item.url),
-            ctx.settings.company,
-            draft.instruction or "",
-        )
+        (content_source(item.title, item.summary, item.url), company, draft.instruction or "")
     )
     flagged = check(f"{draft.linkedin}\n{draft.x}", source=source)
     return draft_message(
-        ctx.t, item=item, draft=draft, claim_id=claim_id, notes=notes, flagged=flagged
+        t, item=item, draft=draft, claim_id=draft.claim_id, notes=notes, flagged=flagged
     )
+
+
+def finished(t: Translator, company: str, job: DraftJob, written: drafts.Written) -> Reply:
+    """What the member sees once a draft job is done: the draft in place of the "drafting…"
+    message (or a short word saying why there is none), then any confirmation."""
+    if written.draft is not None and written.item is not None:
+        notes = (*job.notes, *(written.result.notes if written.result else ()))
+        message = _draft_message(t, company, written.item, written.draft, notes)
+        reply = Reply((replace(message, replaces=job.placeholder),))
+        if job.confirm:
+            reply += Reply.say(t(job.confirm, title=written.item.title))
+        return reply
+    if written.refused is None:
+        return Reply()
+    text = t(written.refused)
+    return Reply((Message(text, (Paragraph(text),), Audience.DIRECT, replaces=job.placeholder),))
 
 
 async def check_text(ctx: Context, command: Command) -> Reply:

@@ -1,16 +1,30 @@
-"""Claims and their drafts: one claim per person and item, every draft version kept."""
+"""Claims and their drafts: one claim per person and item, every draft version kept.
+
+A draft is written in three steps, so that no transaction stays open while a model thinks:
+read what the request needs; ask the drafter with no transaction open; then, holding the
+item's lock (so two members' drafts of one item are compared one after the other, even on
+several replicas), compare the result with every draft others now hold and save it. A
+model draft too close to another member's is asked for once more with a different angle;
+whatever is still too close at saving time is replaced by a differently worded template.
+"""
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.drafting import Drafter, DraftRequest, DraftResult, Style, parse_instruction
-from bot.services import stats
-from storage.models import Claim, ContentItem, Draft
+from bot.clock import Clock
+from bot.drafting import Drafter, DraftRequest, DraftResult, Given, Style, parse_instruction
+from bot.drafting.distinct import Distinct
+from bot.messages import DraftJob
+from bot.services import content, state, stats
+from storage.database import Database
+from storage.models import Claim, ContentItem, Draft, Person
 
 
 async def find_claim(session: AsyncSession, *, item_id: int, person_id: int) -> Claim | None:
@@ -66,22 +80,37 @@ async def latest(session: AsyncSession, claim_id: int) -> Draft | None:
     return drafts[-1] if drafts else None
 
 
-TAKEN_WINDOW = 500  # the drafter can only tell a few hundred wordings apart anyway
+TAKEN_WINDOW = 500  # the drafts compared with a new one: the most recent few hundred
+ANGLES_SHOWN = 20  # angles the model is told colleagues already have
 
 
-async def _taken_by_others(
-    session: AsyncSession, *, item_id: int, claim_id: int
-) -> tuple[str, ...]:
-    """Wordings others already hold for this item: the most recent few hundred, so a claim
-    costs the same for the thousandth claimant as for the tenth."""
+@dataclass(frozen=True)
+class _Others:
+    """What other members hold for an item: their variant keys and texts."""
+
+    variants: tuple[str, ...]
+    given: tuple[Given, ...]
+
+    def angles(self) -> tuple[str, ...]:
+        """The angles of the model drafts among them, newest first, without repeats."""
+        found = (
+            v.split(".", 2)[2].replace("-", " ") for v in self.variants if v.startswith("model.")
+        )
+        return tuple(dict.fromkeys(a for a in found if a))[:ANGLES_SHOWN]
+
+
+async def _others(session: AsyncSession, *, item_id: int, claim_id: int) -> _Others:
+    """Drafts others hold for this item: the most recent few hundred, so a claim costs the
+    same for the thousandth claimant as for the tenth."""
     result = await session.exec(
-        select(Draft.variant)
+        select(Draft.variant, Draft.linkedin, Draft.x)
         .join(Claim, col(Claim.id) == col(Draft.claim_id))
         .where(Claim.item_id == item_id, Claim.id != claim_id)
         .order_by(col(Draft.id).desc())
         .limit(TAKEN_WINDOW)
     )
-    return tuple(result.all())
+    rows = result.all()
+    return _Others(tuple(r[0] for r in rows), tuple(Given(r[1], r[2]) for r in rows))
 
 
 def style_of(history: list[Draft], language: str, instruction: str | None) -> Style:
@@ -95,43 +124,121 @@ def style_of(history: list[Draft], language: str, instruction: str | None) -> St
     return style
 
 
-async def next_draft(
-    session: AsyncSession,
-    *,
-    drafter: Drafter,
-    claim: Claim,
-    item: ContentItem,
-    company: str,
-    language: str,
-    instruction: str | None,
-    now: datetime,
-) -> tuple[Draft, DraftResult]:
-    """Write the claim's next draft version (the first one when there is none)."""
-    assert claim.id is not None
-    assert item.id is not None
+@dataclass(frozen=True)
+class Written:
+    """How a draft job ended: a draft to show (`result` None when it was there already),
+    or a catalog key saying why nothing was written, or nothing at all (the claim is gone)."""
+
+    draft: Draft | None = None
+    item: ContentItem | None = None
+    result: DraftResult | None = None
+    refused: str | None = None
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    item: ContentItem
+    request: DraftRequest
+
+
+async def _prepare(
+    session: AsyncSession, job: DraftJob, company: str, now: datetime
+) -> Written | _Prepared:
+    claim = await session.get(Claim, job.claim_id)
+    if claim is None or claim.id is None:
+        return Written()  # erased meanwhile: nothing to say to anyone
+    if await state.is_paused(session):
+        return Written(refused="error.paused")
+    person = await session.get(Person, claim.person_id)
+    if person is None or not person.member:
+        return Written(refused="drafting.left")
+    item = await session.get(ContentItem, claim.item_id)
+    if item is None or item.id is None or not content.is_live(item, now):
+        return Written(refused="drafting.gone")
     history = await versions(session, claim.id)
-    style = style_of(history, language, instruction)
-    request = DraftRequest(
-        title=item.title,
-        url=item.url,
-        summary=item.summary,
-        company=company,
-        style=style,
-        taken=await _taken_by_others(session, item_id=item.id, claim_id=claim.id),
+    if job.first and history:  # a double click's twin wrote it already
+        return Written(history[-1], item)
+    others = await _others(session, item_id=item.id, claim_id=claim.id)
+    wishes = [d.instruction for d in history if d.instruction]
+    request = replace(
+        _request(item, company, style_of(history, job.language, job.instruction)),
+        taken=others.variants,
         own=tuple(d.variant for d in history),
+        others=others.given,
+        instructions=(*wishes, *([job.instruction] if job.instruction else [])),
+        avoid=others.angles(),
     )
+    return _Prepared(item, request)
+
+
+def _request(item: ContentItem, company: str, style: Style) -> DraftRequest:
+    return DraftRequest(
+        title=item.title, url=item.url, summary=item.summary, company=company, style=style
+    )
+
+
+async def _lock_item(session: AsyncSession, item_id: int) -> None:
+    """Serialise the final comparison per item (PostgreSQL row lock; SQLite transactions
+    are serialised already)."""
+    await session.exec(select(ContentItem.id).where(ContentItem.id == item_id).with_for_update())
+
+
+async def write(
+    *,
+    database: Database,
+    drafter: Drafter,
+    fallback: Drafter,
+    job: DraftJob,
+    company: str,
+    model: str,
+    clock: Clock,
+) -> Written:
+    """Write the job's draft (see the module docstring for the three steps)."""
+    async with database.transaction() as session:
+        prepared = await _prepare(session, job, company, clock.now())
+    if isinstance(prepared, Written):
+        return prepared
+    asked_at = job.asked_at if job.asked_at is not None else time.monotonic()
+    item, request = prepared.item, replace(prepared.request, asked_at=asked_at)
+    assert item.id is not None
     result = await drafter.draft(request)
-    draft = Draft(
-        claim_id=claim.id,
-        version=(history[-1].version + 1) if history else 1,
-        language=result.language,
-        linkedin=result.linkedin,
-        x=result.x,
-        variant=result.variant,
-        instruction=instruction,
-        created_at=now,
-    )
-    session.add(draft)
-    await session.flush()
-    await stats.count(session, kind="draft", at=now)
-    return draft, result
+    usage = list(result.usage)
+    if result.source == "model":
+        async with database.transaction() as session:
+            others = await _others(session, item_id=item.id, claim_id=job.claim_id)
+        distinct = Distinct(others.given, title=item.title, company=company)
+        if distinct.clashes(result.linkedin, result.x):
+            request = replace(request, others=others.given, avoid=(result.angle, *others.angles()))
+            result = await drafter.draft(request)
+            usage += result.usage
+    async with database.transaction() as session:
+        now = clock.now()
+        await _lock_item(session, item.id)
+        await stats.record_calls(session, model=model, usage=usage, at=now)
+        history = await versions(session, job.claim_id)
+        if job.first and history:  # a double click's twin got there first
+            return Written(history[-1], item)
+        if await state.is_paused(session):
+            return Written(refused="error.paused")
+        others = await _others(session, item_id=item.id, claim_id=job.claim_id)
+        if Distinct(others.given, title=item.title, company=company).clashes(
+            result.linkedin, result.x
+        ):
+            reworded = await fallback.draft(
+                replace(request, taken=others.variants, others=others.given)
+            )
+            result = replace(reworded, notes=tuple(dict.fromkeys((*result.notes, *reworded.notes))))
+        draft = Draft(
+            claim_id=job.claim_id,
+            version=(history[-1].version + 1) if history else 1,
+            language=result.language,
+            linkedin=result.linkedin,
+            x=result.x,
+            variant=result.variant,
+            instruction=job.instruction,
+            created_at=now,
+        )
+        session.add(draft)
+        await session.flush()
+        await stats.count(session, kind="draft", at=now)
+    return Written(draft, item, result)

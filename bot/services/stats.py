@@ -7,18 +7,23 @@ it), so erasing a person keeps past figures unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ActivityEvent, ConsentEntry
+from bot.drafting.base import Usage
+from storage.models import ActivityEvent, ConsentEntry, ModelCall
 
 MAX_WEEKS = 104
 PEOPLE_FIGURES = ("joins", "leaves", "ambassadors")
+FIGURES = (*PEOPLE_FIGURES, "claims", "drafts", "shares", "model_tokens")
+"""Every weekly figure, in the order tables show them."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class Week:
     claims: int
     drafts: int
     shares: int
+    model_tokens: int  # prompt and completion tokens of every model call: the cost
 
     def as_record(self) -> dict[str, object]:
         record = asdict(self)
@@ -69,6 +75,7 @@ async def weekly(session: AsyncSession, *, weeks: int, now: datetime, tz: ZoneIn
     ).all()
     bounds = [_bounds(start, tz) for start in starts]
     activity = await _activity(session, bounds)
+    tokens = await _tokens(session, bounds)
     members: set[tuple[str, str]] = set()
     index = 0
     result: list[Week] = []
@@ -97,6 +104,7 @@ async def weekly(session: AsyncSession, *, weeks: int, now: datetime, tz: ZoneIn
                 claims=counts.get("claim", 0),
                 drafts=counts.get("draft", 0),
                 shares=counts.get("share", 0),
+                model_tokens=tokens[week_index],
             )
         )
     return result
@@ -114,6 +122,34 @@ async def _activity(
         .group_by(col(ActivityEvent.kind))
     )
     return {row[0]: [int(n or 0) for n in row[1:]] for row in rows.all()}
+
+
+async def _tokens(session: AsyncSession, bounds: list[tuple[datetime, datetime]]) -> list[int]:
+    """Model tokens spent in each week: one query, a column per week."""
+    at = col(ModelCall.at)
+    spent = col(ModelCall.prompt_tokens) + col(ModelCall.completion_tokens)
+    columns = [func.sum(case((and_(at >= b, at < e), spent), else_=0)) for b, e in bounds]
+    # a leading count keeps the answer a row, however many weeks there are
+    query = select(func.count(), *columns).where(at >= bounds[0][0], at < bounds[-1][1])
+    row: Sequence[Any] = (await session.exec(query)).one()  # type: ignore[assignment]
+    return [int(n or 0) for n in row[1:]]
+
+
+async def record_calls(
+    session: AsyncSession, *, model: str, usage: Iterable[Usage], at: datetime
+) -> None:
+    """Store each model call's cost, anonymously (no person, no text)."""
+    for call in usage:
+        session.add(
+            ModelCall(
+                at=at,
+                model=model[:128],
+                outcome=call.outcome,
+                prompt_tokens=call.prompt_tokens,
+                completion_tokens=call.completion_tokens,
+            )
+        )
+    await session.flush()
 
 
 async def count(session: AsyncSession, *, kind: str, at: datetime) -> None:
