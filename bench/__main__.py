@@ -1,5 +1,6 @@
-"""`python -m bench [--quick] [--only core|slack]`: run the benchmarks, print the machine and
-a table per suite (the core through `Ambassador.handle`; Slack Claim clicks over HTTP).
+"""`python -m bench [--quick] [--only core|slack|model]`: run the benchmarks, print the
+machine and a table per suite (the core through `Ambassador.handle`; Slack Claim clicks over
+HTTP; simultaneous claims drafted by a fake language model).
 
 Progress goes to stderr so stdout is exactly what docs/benchmarks.md records. Nothing is
 written anywhere else: the SQLite files live in a temporary directory and the PostgreSQL
@@ -14,6 +15,7 @@ import sys
 from datetime import date
 
 from bench.core import CONCURRENCY, Config, Row, machine, postgres_version, run_all
+from bench.model_claims import GRACE, SETTINGS, ModelConfig, run_model
 from bench.slack_clicks import TARGET_P99_MS, TARGET_RATIO, ClickConfig, run_slack
 
 HEADERS = ("database", "benchmark", "n", "rate", "p50 ms", "p95 ms", "p99 ms", "max ms", "note")
@@ -60,23 +62,30 @@ def table(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "--quick", action="store_true", help="100 members instead of 500, 200 clicks not 1,000"
+        "--quick",
+        action="store_true",
+        help="100 members instead of 500, 200 clicks not 1,000, 50 model claims not 200",
     )
     parser.add_argument(
-        "--only", choices=("core", "slack"), help="one suite instead of both (the default)"
+        "--only",
+        choices=("core", "slack", "model"),
+        help="one suite instead of all three (the default)",
     )
     parser.add_argument("--clicks", type=int, help="Slack: how many Claim clicks")
     parser.add_argument("--rate", type=float, help="Slack: clicks per second")
+    parser.add_argument("--claims", type=int, help="model: how many simultaneous claims")
     args = parser.parse_args(argv)
     config = Config.quick() if args.quick else Config()
     clicks = ClickConfig.quick() if args.quick else ClickConfig()
     clicks = ClickConfig(args.clicks or clicks.clicks, args.rate or clicks.rate)
+    claims = ModelConfig.quick() if args.quick else ModelConfig()
+    claims = ModelConfig(args.claims or claims.claims, claims.delay)
 
     def progress(text: str) -> None:
         print(f"... {text}", file=sys.stderr, flush=True)
 
     pg_version = postgres_version()
-    if args.only != "slack":
+    if args.only in (None, "core"):
         print(f"Ambassador core benchmarks, {date.today().isoformat()}")
         print(
             f"{config.members} members, {config.revisions} revisions, "
@@ -89,10 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     if pg_version is None:
         print("PostgreSQL: no server answered at 127.0.0.1:5432; its benchmarks are skipped.")
         print()
-    if args.only != "slack":
+    if args.only in (None, "core"):
         rows = asyncio.run(run_all(config, progress, pg_version))
         print(table(rows))
-    if args.only != "core":
+    if args.only in (None, "slack"):
         if args.only is None:
             print()
         print(f"Ambassador Slack claim clicks, {date.today().isoformat()}")
@@ -106,6 +115,22 @@ def main(argv: list[str] | None = None) -> int:
         print(table(results.rows))
         print()
         for line in results.verdicts:
+            print(f"- {line}")
+    if args.only in (None, "model"):
+        if args.only is None:
+            print()
+        print(f"Ambassador model drafting, {date.today().isoformat()}")
+        slots = "; ".join(s.label for s in SETTINGS)
+        print(
+            f"{claims.claims:,} simultaneous signed Claim clicks from {claims.claims:,} members, "
+            f"fake model answering after {claims.delay:g} s; {slots}; "
+            f"no final draft within the timeout + {GRACE:g} s is an error"
+        )
+        print()
+        found = asyncio.run(run_model(claims, progress, pg_version))
+        print(table(found.rows))
+        print()
+        for line in found.findings:
             print(f"- {line}")
     return 0
 

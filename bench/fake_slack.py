@@ -2,9 +2,10 @@
 
 Slack's Web API is remote in production; in a benchmark its fake must not share an
 interpreter (and its lock and garbage collector) with the bot it answers. It prints its base
-URL as one JSON line, then serves until stdin closes or SIGTERM. Three control routes let
-the bench see what it received: `GET /_calls?method=M` (recorded calls), `GET /_stats` (DMs
-and when), `POST /_quiet` (count from now on, stop keeping every call).
+URL as one JSON line, then serves until stdin closes or SIGTERM. Control routes let the
+bench see what it received: `GET /_calls?method=M` (recorded calls), `GET /_stats` (DMs
+and when), `POST /_quiet` (count from now on, stop keeping every call), and for the model
+benchmark `POST /_watch` then `GET /_dm_times` (when each DM's first and final message came).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -22,22 +24,59 @@ from tests.fakes.slack import Call, FakeSlack
 
 @dataclass
 class TimedSlack(FakeSlack):
-    """The fake, plus a count of DMs and the wall-clock time of the first and last one."""
+    """The fake, plus a count of DMs and the wall-clock time of the first and last one.
+
+    While watching (`POST /_watch`), also when each DM channel got its first message and
+    its final one (the first `chat.update`, or a second post if an update failed), which
+    `needles` the final one contains, and the first call of each method per user or
+    channel: per-member timings from the platform's side, without keeping every call."""
 
     dms: int = 0
     first_dm: float = 0.0
     last_dm: float = 0.0
     keep_calls: bool = True
+    watching: bool = False
+    needles: dict[str, str] = field(default_factory=dict)  # name -> text to look for
+    firsts: dict[str, dict[str, float]] = field(default_factory=dict)  # method -> who -> t
+    dm_posts: dict[str, int] = field(default_factory=dict)
+    finals: dict[str, float] = field(default_factory=dict)
+    final_has: dict[str, list[str]] = field(default_factory=dict)
 
     async def _record(self, call: Call) -> None:
         if self.keep_calls:
             await super()._record(call)
+        now = time.time()
         channel = str(call.params.get("channel", ""))
         if call.method == "chat.postMessage" and channel.startswith("D"):
-            now = time.time()
             self.dms += 1
             self.first_dm = self.first_dm or now
             self.last_dm = now
+        if self.watching:
+            self._watch(call, channel, now)
+
+    def _watch(self, call: Call, channel: str, now: float) -> None:
+        params = call.params
+        who = str(channel or params.get("users") or params.get("user") or "")
+        if who:
+            self.firsts.setdefault(call.method, {}).setdefault(who, now)
+        if not channel.startswith("D"):
+            return
+        final = call.method == "chat.update"
+        if call.method == "chat.postMessage":
+            self.dm_posts[channel] = self.dm_posts.get(channel, 0) + 1
+            final = self.dm_posts[channel] == 2  # the update failed: the draft came anew
+        if final and channel not in self.finals:
+            self.finals[channel] = now
+            text = call.blocks_text()
+            self.final_has[channel] = [name for name, n in self.needles.items() if n in text]
+
+    def watch(self, needles: dict[str, str]) -> None:
+        """Start the per-DM timings afresh."""
+        self.watching, self.needles = True, dict(needles)
+        self.firsts, self.dm_posts, self.finals, self.final_has = {}, {}, {}, {}
+
+    def dm_times(self) -> dict[str, Any]:
+        return {"firsts": self.firsts, "finals": self.finals, "final_has": self.final_has}
 
     def controls(self, app: web.Application) -> None:
         async def calls(request: web.Request) -> web.Response:
@@ -54,9 +93,19 @@ class TimedSlack(FakeSlack):
             self.calls.clear()
             return web.json_response({"ok": True})
 
+        async def watch(request: web.Request) -> web.Response:
+            body = await request.json()
+            self.watch({str(k): str(v) for k, v in (body.get("needles") or {}).items()})
+            return web.json_response({"ok": True})
+
+        async def dm_times(_request: web.Request) -> web.Response:
+            return web.json_response(self.dm_times())
+
         app.router.add_get("/_calls", calls)
         app.router.add_get("/_stats", stats)
         app.router.add_post("/_quiet", quiet)
+        app.router.add_post("/_watch", watch)
+        app.router.add_get("/_dm_times", dm_times)
 
 
 async def serve() -> None:

@@ -128,6 +128,8 @@ def bench_settings(database_url: str, api_url: str) -> Settings:
         AMBASSADOR_DIGEST_CHANNEL=CHANNEL,
         AMBASSADOR_COMPANY="ACME",
         AMBASSADOR_LOCALE="en",
+        OPENAI_API_KEY="",  # template drafts: a developer's key must not reach a real model
+        AZURE_OPENAI_API_KEY="",
     )
 
 
