@@ -19,7 +19,15 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
-from bot.drafting import Drafter, DraftRequest, DraftResult, Given, Style, parse_instruction
+from bot.drafting import (
+    Drafter,
+    DraftRequest,
+    DraftResult,
+    Given,
+    Style,
+    Usage,
+    parse_instruction,
+)
 from bot.drafting.distinct import Distinct
 from bot.messages import DraftJob
 from bot.services import content, state, stats
@@ -200,45 +208,77 @@ async def write(
         return prepared
     asked_at = job.asked_at if job.asked_at is not None else time.monotonic()
     item, request = prepared.item, replace(prepared.request, asked_at=asked_at)
-    assert item.id is not None
     result = await drafter.draft(request)
     usage = list(result.usage)
-    if result.source == "model":
+    may_reask = True
+    while True:
         async with database.transaction() as session:
-            others = await _others(session, item_id=item.id, claim_id=job.claim_id)
-        distinct = Distinct(others.given, title=item.title, company=company)
-        if distinct.clashes(result.linkedin, result.x):
-            request = replace(request, others=others.given, avoid=(result.angle, *others.angles()))
-            result = await drafter.draft(request)
-            usage += result.usage
-    async with database.transaction() as session:
-        now = clock.now()
-        await _lock_item(session, item.id)
-        await stats.record_calls(session, model=model, usage=usage, at=now)
-        history = await versions(session, job.claim_id)
-        if job.first and history:  # a double click's twin got there first
-            return Written(history[-1], item)
-        if await state.is_paused(session):
-            return Written(refused="error.paused")
-        others = await _others(session, item_id=item.id, claim_id=job.claim_id)
-        if Distinct(others.given, title=item.title, company=company).clashes(
-            result.linkedin, result.x
-        ):
-            reworded = await fallback.draft(
-                replace(request, taken=others.variants, others=others.given)
+            saved = await _save(
+                session,
+                job=job,
+                item=item,
+                request=request,
+                result=result,
+                usage=usage,
+                fallback=fallback if not may_reask or result.source != "model" else None,
+                company=company,
+                model=model,
+                now=clock.now(),
             )
-            result = replace(reworded, notes=tuple(dict.fromkeys((*result.notes, *reworded.notes))))
-        draft = Draft(
-            claim_id=job.claim_id,
-            version=(history[-1].version + 1) if history else 1,
-            language=result.language,
-            linkedin=result.linkedin,
-            x=result.x,
-            variant=result.variant,
-            instruction=job.instruction,
-            created_at=now,
+        if isinstance(saved, Written):
+            return saved
+        # too close to a colleague's: once, another angle, with no lock held meanwhile
+        request, may_reask = saved, False
+        result = await drafter.draft(request)
+        usage += result.usage
+
+
+async def _save(
+    session: AsyncSession,
+    *,
+    job: DraftJob,
+    item: ContentItem,
+    request: DraftRequest,
+    result: DraftResult,
+    usage: list[Usage],
+    fallback: Drafter | None,
+    company: str,
+    model: str,
+    now: datetime,
+) -> Written | DraftRequest:
+    """Under the item's lock, compare `result` with what others hold now and save it, or a
+    differently worded `fallback` draft; without a fallback, a clash returns the request to
+    ask again with (nothing written)."""
+    assert item.id is not None
+    await _lock_item(session, item.id)
+    others = await _others(session, item_id=item.id, claim_id=job.claim_id)
+    clash = Distinct(others.given, title=item.title, company=company).clashes(
+        result.linkedin, result.x
+    )
+    if clash and fallback is None:
+        return replace(request, others=others.given, avoid=(result.angle, *others.angles()))
+    await stats.record_calls(session, model=model, usage=usage, at=now)
+    history = await versions(session, job.claim_id)
+    if job.first and history:  # a double click's twin got there first
+        return Written(history[-1], item)
+    if await state.is_paused(session):
+        return Written(refused="error.paused")
+    if clash and fallback is not None:
+        reworded = await fallback.draft(
+            replace(request, taken=others.variants, others=others.given)
         )
-        session.add(draft)
-        await session.flush()
-        await stats.count(session, kind="draft", at=now)
+        result = replace(reworded, notes=tuple(dict.fromkeys((*result.notes, *reworded.notes))))
+    draft = Draft(
+        claim_id=job.claim_id,
+        version=(history[-1].version + 1) if history else 1,
+        language=result.language,
+        linkedin=result.linkedin,
+        x=result.x,
+        variant=result.variant,
+        instruction=job.instruction,
+        created_at=now,
+    )
+    session.add(draft)
+    await session.flush()
+    await stats.count(session, kind="draft", at=now)
     return Written(draft, item, result)
