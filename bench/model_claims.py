@@ -49,6 +49,7 @@ from bench.slack_server import (
     CHANNEL,
     RemoteFake,
     bench_settings,
+    control_server,
     digest_ts,
     make_members,
     member_id,
@@ -183,18 +184,6 @@ async def server_stats(bot: RunningBot, cpu: Cpu) -> dict[str, Any]:
     }
 
 
-async def control_server(bot: RunningBot, cpu: Cpu) -> tuple[web.AppRunner, int]:
-    async def handle(_request: web.Request) -> web.Response:
-        return web.json_response(await server_stats(bot, cpu))
-
-    app = web.Application()
-    app.router.add_get("/stats", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    return runner, int(runner.addresses[0][1])
-
-
 async def serve(database_url: str, members: int, model_url: str, slots: ModelLimits) -> None:
     """The bot with a model, a digest, `members` joined people; then one JSON ready line."""
     async with ClientSession() as http:
@@ -207,7 +196,7 @@ async def serve(database_url: str, members: int, model_url: str, slots: ModelLim
             await make_members(bot, members)
             worker = bot.child.pid if bot.child is not None else None
             cpu = Cpu({"worker": worker, "server": None, "fake Slack": fake.process.pid})
-            runner, control = await control_server(bot, cpu)
+            runner, control = await control_server(lambda: server_stats(bot, cpu))
             ready = {
                 "endpoint": f"http://127.0.0.1:{bot.port}{SLACK_PATH}",
                 "api": fake.url,

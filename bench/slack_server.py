@@ -17,7 +17,7 @@ import json
 import logging
 import random
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,9 +204,13 @@ async def stats(bot: RunningBot, fake: RemoteFake) -> dict[str, Any]:
     }
 
 
-async def control_server(bot: RunningBot, fake: RemoteFake) -> tuple[web.AppRunner, int]:
+async def control_server(
+    read: Callable[[], Awaitable[dict[str, Any]]],
+) -> tuple[web.AppRunner, int]:
+    """`GET /stats` answers what `read` says: how the load generator reads a bot process."""
+
     async def handle(_request: web.Request) -> web.Response:
-        return web.json_response(await stats(bot, fake))
+        return web.json_response(await read())
 
     app = web.Application()
     app.router.add_get("/stats", handle)
@@ -227,7 +231,7 @@ async def serve(database_url: str, members: int) -> None:
         try:
             digest = await publish_digest(bot, fake)
             await make_members(bot, members)
-            runner, control = await control_server(bot, fake)
+            runner, control = await control_server(lambda: stats(bot, fake))
             ready = {
                 "endpoint": f"http://127.0.0.1:{bot.port}{SLACK_PATH}",
                 "api": fake.url,
