@@ -25,6 +25,7 @@ from bot.app import Ambassador
 from bot.commands import Actor, Command, Via, parse
 from bot.drafting import x_length
 from bot.drafting.distinct import shared_phrases
+from bot.i18n import Translator
 from bot.messages import Message, Quote, Reply
 from bot.similarity import THRESHOLD, similarity
 from storage.models import ContentItem, Draft, ModelCall
@@ -539,3 +540,24 @@ async def test_asking_again_for_another_angle_keeps_the_first_deadline(
     alice, bob = await drafts(model_app)
     assert alice.variant.startswith("model.")
     assert not bob.variant.startswith("model.")
+
+
+async def test_a_model_draft_breaking_the_charter_is_shown_with_the_reason_and_the_fix(
+    model_app: Ambassador, fake: FakeOpenAI
+) -> None:
+    await offer(model_app)
+    fake.responder = lambda _r: Answer(
+        {
+            "linkedin": f"Internal only: we all got a bonus for this launch! {URL} I work at ACME.",
+            "x": f"Proud of this. {URL} I work at ACME.",
+            "angle": "the launch",
+        }
+    )
+    _, final = await claim(model_app, "alice")
+    shown = str(final.blocks)
+    linkedin, _ = posts(final)
+    assert "bonus" in linkedin  # never changed silently: the member decides
+    t = Translator("en")
+    for rule, evidence in (("confidential", "Internal only"), ("reward", "bonus")):
+        assert t(f"guardrail.{rule}", evidence=evidence) in shown
+        assert t(f"guardrail.{rule}_fix") in shown
