@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,6 +15,40 @@ DEFAULT_DATABASE_URL = "sqlite:///ambassador.db"
 Locale = Literal["en", "fr"]
 
 _DIGEST_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smh])?$")
+DAY_NAMES = (
+    ("mon", "lun"),
+    ("tue", "mar"),
+    ("wed", "mer"),
+    ("thu", "jeu"),
+    ("fri", "ven"),
+    ("sat", "sam"),
+    ("sun", "dim"),
+)
+
+
+def parse_clock(text: str) -> time | None:
+    """`09:00` or `9:00` as a time of day; None for anything else."""
+    found = _DIGEST_TIME.match(text.strip())
+    return time(int(found[1]), int(found[2])) if found else None
+
+
+def parse_days(text: str) -> tuple[int, ...] | None:
+    """Weekdays (Monday 0) from `mon,wed,fri`, `lun,mer,ven`, `mon-fri` or full names; None
+    when a word is not a day or no day is named."""
+    names = {name: index for index, pair in enumerate(DAY_NAMES) for name in pair}
+    days: set[int] = set()
+    for part in re.split(r"[\s,;]+", text.strip().lower()):
+        if not part:
+            continue
+        ends = [names.get(end[:3]) for end in part.split("-")]
+        first, last = ends[0], ends[-1]
+        if len(ends) > 2 or first is None or last is None:
+            return None
+        # a range may wrap around the week end: fri-mon is Friday to Monday
+        span = range(first, last + 1) if first <= last else (*range(first, 7), *range(last + 1))
+        days.update(span)
+    return tuple(sorted(days)) or None
 
 
 def _split_ids(value: object) -> object:
@@ -60,6 +94,11 @@ class Settings(BaseSettings):
     digest_time: str = Field("09:00", alias="AMBASSADOR_DIGEST_TIME")
     digest_channel: str | None = Field(None, alias="AMBASSADOR_DIGEST_CHANNEL")
     digest_size: int = Field(5, alias="AMBASSADOR_DIGEST_SIZE", ge=1, le=10)
+    digest_days: Annotated[tuple[int, ...], NoDecode] = Field(
+        (0, 1, 2, 3, 4), alias="AMBASSADOR_DIGEST_DAYS"
+    )
+    digest_repeat_days: int = Field(7, alias="AMBASSADOR_DIGEST_REPEAT_DAYS", ge=0, le=365)
+    misfire_grace: timedelta = Field(timedelta(hours=2), alias="AMBASSADOR_MISFIRE_GRACE")
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="AMBASSADOR_ADMINS")
     managers: Annotated[list[str], NoDecode] = Field(
         default_factory=list, alias="AMBASSADOR_MANAGERS"
@@ -96,6 +135,29 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("digest_days", mode="before")
+    @classmethod
+    def _days(cls, value: object) -> object:
+        """`mon,wed,fri` (or `lun,mer,ven`, or `mon-fri`) from the environment."""
+        if isinstance(value, str):
+            days = parse_days(value)
+            if days is None:
+                raise ValueError("expected days such as mon,tue,wed,thu,fri or mon-fri")
+            return days
+        return value
+
+    @field_validator("misfire_grace", mode="before")
+    @classmethod
+    def _grace(cls, value: object) -> object:
+        """`2h`, `90m`, `30s` or plain seconds."""
+        if isinstance(value, str):
+            found = _DURATION.match(value.strip().lower())
+            if not found:
+                raise ValueError("expected a duration such as 2h, 90m or 600s")
+            amount, unit = float(found[1]), found[2] or "s"
+            return timedelta(seconds=amount * {"s": 1, "m": 60, "h": 3600}[unit])
         return value
 
     @field_validator("digest_time")

@@ -82,10 +82,12 @@ async def enqueue(
     target: str,
     payload: str,
     anchor: tuple[str, int] | None,
-    error: str,
+    error: str | None,
     now: datetime,
     delay: timedelta,
 ) -> Outbox:
+    """A delivery to make: after a failed attempt (`error`), or a first one (scheduled
+    fan-outs queue every message, due at once, before any is sent)."""
     row = Outbox(
         platform=platform,
         kind=kind,
@@ -93,9 +95,9 @@ async def enqueue(
         payload=payload,
         anchor_kind=anchor[0] if anchor else None,
         anchor_id=anchor[1] if anchor else None,
-        attempts=1,
+        attempts=1 if error else 0,
         next_attempt_at=now + delay,
-        last_error=error[:500],
+        last_error=error[:500] if error else None,
         created_at=now,
     )
     session.add(row)

@@ -248,3 +248,18 @@ class ModelCall(SQLModel, table=True):
     outcome: str = Field(max_length=16)
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+
+class JobRun(SQLModel, table=True):
+    """One occurrence of a scheduled job, claimed before it does anything: the primary key
+    is the job and its scheduled instant, so a second replica, or the same one after a
+    restart, finds it taken and does nothing. `outcome` says what it did (sent, empty,
+    paused, missed)."""
+
+    __tablename__ = "job_run"
+
+    job: str = Field(primary_key=True, max_length=32)
+    scheduled_at: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    claimed_at: datetime = Field(sa_column=_utc())
+    outcome: str = Field(default="running", max_length=16)
+    detail: str | None = Field(default=None, max_length=200)

@@ -161,3 +161,26 @@ def test_azure_needs_both_its_key_and_its_endpoint() -> None:
         _env_file=None, AZURE_OPENAI_API_KEY="k", AZURE_OPENAI_ENDPOINT="http://127.0.0.1:1"
     )
     assert both.model_provider == "azure"
+
+
+def test_the_worker_process_reads_back_exactly_the_settings_it_was_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every setting, changed from its default, survives the trip to the worker process
+    (which builds its settings from the environment): days, durations, lists, secrets."""
+    given = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        DATABASE_URL="sqlite:///elsewhere.db",
+        SLACK_BOT_TOKEN="xoxb-1",
+        OPENAI_API_KEY="sk-1",
+        AMBASSADOR_LLM_TIMEOUT="7.5",
+        AMBASSADOR_DIGEST_DAYS="tue,sat",
+        AMBASSADOR_MISFIRE_GRACE="45m",
+        AMBASSADOR_DIGEST_REPEAT_DAYS="3",
+        AMBASSADOR_ADMINS="A1,A2",
+        AMBASSADOR_LOCALE="fr",
+        AMBASSADOR_DIGEST_TIME="07:15",
+    )
+    for name, value in child_environment(given).items():
+        monkeypatch.setenv(name, value)
+    assert Settings(_env_file=None) == given  # type: ignore[call-arg]

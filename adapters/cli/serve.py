@@ -25,6 +25,7 @@ from pydantic import SecretStr
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from adapters.cli.wiring import create_app, slack_client
+from adapters.scheduler import Scheduler
 from adapters.server import SLACK_PATH, build_web_app, start
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.transport import Job, SlackWorker, build_slack, build_worker
@@ -32,7 +33,7 @@ from adapters.worker import Worker
 from bot.app import Ambassador
 from bot.clock import Clock
 from bot.errors import ConfigurationError
-from bot.settings import Settings
+from bot.settings import DAY_NAMES, Settings
 from storage import delivery, migrate
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class RunningBot:
     runner: web.AppRunner
     worker: Worker | None = None
     slack_worker: SlackWorker | None = None  # the working side, when it runs on `worker`
+    scheduler: Scheduler | None = None  # on the worker thread's loop (tests call its tick)
     session: ClientSession | None = None
     child: asyncio.subprocess.Process | None = None
     supervisor: asyncio.Task[None] | None = None
@@ -96,6 +98,8 @@ class RunningBot:
     async def close(self) -> None:
         for task in self.sweeps:
             task.cancel()
+        if self.scheduler is not None and self.worker is not None:
+            self.worker.loop.call_soon_threadsafe(self.scheduler.stop)
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
         await self.runner.cleanup()  # no new requests
@@ -130,10 +134,27 @@ async def sweep(core: Ambassador, slack: SlackDelivery, every: float) -> None:
             log.exception("outbox sweep failed")
 
 
+async def _start(scheduler: Scheduler) -> None:
+    scheduler.start()  # on the loop this runs on: the worker's
+
+
 async def _worker_side(core: Ambassador, settings: Settings) -> tuple[ClientSession, SlackWorker]:
     """Made on the worker loop, where every delivery runs (pooled connections)."""
     session = ClientSession()
     return session, build_worker(core, slack_client(settings, session))
+
+
+def _as_env(value: object) -> str:
+    """A setting's value written back the way the environment gives it."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, list):
+        return ",".join(value)
+    if isinstance(value, tuple):  # weekdays
+        return ",".join(DAY_NAMES[day][0] for day in value)
+    if isinstance(value, timedelta):
+        return f"{value.total_seconds():g}s"
+    return str(value)
 
 
 def child_environment(settings: Settings) -> dict[str, str]:
@@ -148,11 +169,7 @@ def child_environment(settings: Settings) -> dict[str, str]:
         if value is None:  # unset here means unset there, whatever the environment says
             env[field_info.alias] = ""
             continue
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        elif isinstance(value, list):
-            value = ",".join(value)
-        env[field_info.alias] = str(value)
+        env[field_info.alias] = _as_env(value)
     return env
 
 
@@ -188,8 +205,8 @@ async def start_bot(
 ) -> RunningBot:
     """Start everything. The work after acknowledgements runs in a worker process
     (`worker_process`, as `ambassador run` does) or on a worker thread (tests: the clock
-    and randomness can be injected there). `sweep_every=None` leaves outbox sweeps to the
-    caller."""
+    and randomness can be injected there). `sweep_every=None` leaves outbox sweeps and
+    scheduler ticks to the caller."""
     if "teams" in settings.chat_platforms:
         raise ConfigurationError("cli.platform_not_built", platforms="teams")
     secret = (
@@ -229,8 +246,11 @@ async def start_bot(
         bot.worker = Worker(nice=WORKER_NICE).start()
         session, slack_worker = await bot.worker.call(_worker_side(core, settings))
         bot.session, bot.slack_worker = session, slack_worker
+        slack = bot.slack
+        bot.scheduler = Scheduler(core, [slack], flush=slack.retry_due)
         if sweep_every is not None:
-            bot.sweeps.append(bot.worker.submit(sweep(core, bot.slack, sweep_every)))
+            bot.sweeps.append(bot.worker.submit(sweep(core, slack, sweep_every)))
+            await bot.worker.call(_start(bot.scheduler))
     if socket_mode and settings.slack_app_token is not None:
         bot.socket = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
         await bot.socket.connect_async()  # type: ignore[no-untyped-call]

@@ -17,6 +17,7 @@ import sys
 
 from adapters.cli.serve import GC_THRESHOLDS, OUTBOX_EVERY, WORKER_NICE, sweep
 from adapters.cli.wiring import create_app, slack_client
+from adapters.scheduler import Scheduler
 from adapters.slack.transport import Job, build_worker
 from bot.settings import Settings
 
@@ -33,6 +34,7 @@ async def main() -> None:
     session = ClientSession()
     worker = build_worker(core, slack_client(settings, session))
     sweeper = asyncio.create_task(sweep(core, worker.slack, OUTBOX_EVERY))
+    scheduler = Scheduler(core, [worker.slack], flush=worker.slack.retry_due).start()
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
@@ -52,6 +54,7 @@ async def main() -> None:
     if pending:  # the server is stopping: finish what was acknowledged
         await asyncio.wait(pending, timeout=30)
     sweeper.cancel()
+    scheduler.stop()
     await session.close()
     await core.database.dispose()
 
@@ -60,4 +63,5 @@ if __name__ == "__main__":
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("ambassador.scheduler").setLevel(logging.INFO)  # what ran, what not
     asyncio.run(main())

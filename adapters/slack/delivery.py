@@ -19,6 +19,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from adapters.slack.inbound import PLATFORM
 from adapters.slack.render import home_view, message_payload
@@ -79,6 +80,8 @@ class _Lru(OrderedDict[str, Any]):
 
 
 class SlackDelivery:
+    platform = PLATFORM  # as the scheduled jobs see it (`bot.scheduled.Outbound`)
+
     def __init__(
         self,
         client: AsyncWebClient,
@@ -267,6 +270,22 @@ class SlackDelivery:
                 delay=timedelta(seconds=RETRY_DELAYS[0]),
             )
         return row.id or 0
+
+    async def enqueue(self, session: AsyncSession, message: Message) -> None:
+        """A channel message for the outbox, due now, within the caller's transaction (a
+        scheduled digest: claimed and queued together, or neither)."""
+        anchor = (message.anchor.kind, message.anchor.id) if message.anchor else None
+        await delivery.enqueue(
+            session,
+            platform=PLATFORM,
+            kind="channel",
+            target=message.channel or self.default_channel or "",
+            payload=json.dumps(message_payload(message)),
+            anchor=anchor,
+            error=None,
+            now=self.clock.now(),
+            delay=timedelta(0),
+        )
 
     async def retry_due(self) -> int:
         """Send what the outbox holds and is due; returns how many went out.

@@ -10,7 +10,8 @@ from bot.errors import InvalidInput, NotFound, Paused, UsageError
 from bot.i18n import Translator
 from bot.messages import Anchor, Audience, Reply
 from bot.router import Router
-from bot.services import content, digests, state
+from bot.services import content, digests, schedule, state
+from bot.settings import parse_clock, parse_days
 from bot.views import digest as digest_view
 
 CONSOLE = "console"  # the one platform with no channels: the digest is shown to everyone
@@ -61,6 +62,43 @@ async def set_channel(ctx: Context, command: Command) -> Reply:
     return Reply.say(ctx.t("digest.channel_set", channel=channel))
 
 
+async def set_time(ctx: Context, command: Command) -> Reply:
+    """`digest time 08:30`: every replica follows it from its next tick."""
+    if len(command.args) != 2:
+        raise UsageError("error.usage_of", usage="digest time HH:MM")
+    at = parse_clock(command.args[1])
+    if at is None:
+        raise InvalidInput("digest.error_time", value=command.args[1][:20])
+    await state.put(ctx.session, schedule.TIME_KEY, at.strftime("%H:%M"))
+    return await _schedule_said(ctx)
+
+
+async def set_days(ctx: Context, command: Command) -> Reply:
+    """`digest days mon,wed,fri` (or `lun,mer,ven`, `mon-fri`)."""
+    text = " ".join(command.args[1:])
+    if not text:
+        raise UsageError("error.usage_of", usage="digest days mon,tue,wed,thu,fri")
+    days = parse_days(text)
+    if days is None:
+        raise InvalidInput("digest.error_days", value=text[:40])
+    await state.put(ctx.session, schedule.DAYS_KEY, ",".join(map(str, days)))
+    return await _schedule_said(ctx)
+
+
+async def _schedule_said(ctx: Context) -> Reply:
+    plan = await schedule.plan(ctx.session, ctx.settings)
+    names = ctx.t.choices("digest.day_names")
+    due = schedule.next_digest(ctx.now, tz=ctx.settings.tz, at=plan.at, days=plan.days)
+    text = ctx.t(
+        "digest.schedule_set",
+        time=plan.at.strftime("%H:%M"),
+        zone=ctx.settings.timezone,
+        days=", ".join(names[day] for day in plan.days),
+        next=due.strftime("%Y-%m-%d %H:%M"),
+    )
+    return Reply.say(text)
+
+
 async def digest(ctx: Context, command: Command) -> Reply:
     sub = command.args[0].lower() if command.args else ""
     if sub in ("preview", "apercu", "aperçu"):
@@ -69,7 +107,11 @@ async def digest(ctx: Context, command: Command) -> Reply:
         return await send_now(ctx, command)
     if sub in ("channel", "canal"):
         return await set_channel(ctx, command)
-    raise UsageError("error.usage_of", usage="digest preview|now|channel #channel")
+    if sub in ("time", "heure"):
+        return await set_time(ctx, command)
+    if sub in ("days", "jours"):
+        return await set_days(ctx, command)
+    raise UsageError("error.usage_of", usage="digest preview|now|channel #channel|time HH:MM|days")
 
 
 def register(router: Router) -> None:

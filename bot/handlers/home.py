@@ -24,7 +24,8 @@ async def home(ctx: Context, command: Command) -> Reply:
     blocks: list[Block] = [Heading(t("home.heading"))]
     blocks += await _membership(ctx)
     blocks += await _claims(ctx)
-    due = schedule.next_digest(ctx.now, tz=ctx.settings.tz, at=ctx.settings.digest_at)
+    plan = await schedule.plan(ctx.session, ctx.settings)
+    due = schedule.next_digest(ctx.now, tz=ctx.settings.tz, at=plan.at, days=plan.days)
     blocks.append(Note(t("home.next_digest", when=due.strftime("%Y-%m-%d %H:%M"))))
     if "manager" in ctx.roles:
         blocks += await _programme(ctx)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,6 +14,22 @@ from storage.models import ContentItem, Digest, DigestEntry
 
 async def select_items(session: AsyncSession, *, now: datetime, size: int) -> list[ContentItem]:
     return await content.live(session, now=now, limit=size)
+
+
+async def fresh_items(
+    session: AsyncSession, *, now: datetime, size: int, repeat_days: int
+) -> list[ContentItem]:
+    """What the scheduled digest offers: live items, newest first, leaving out those any
+    digest showed in the last `repeat_days` days (0: repeats allowed)."""
+    since = now - timedelta(days=repeat_days)
+    shown = (
+        select(DigestEntry.item_id)
+        .join(Digest, col(Digest.id) == col(DigestEntry.digest_id))
+        .where(col(Digest.created_at) >= since)
+    )
+    items = await content.live(session, now=now)
+    recent = set((await session.exec(shown)).all()) if repeat_days else set()
+    return [item for item in items if item.id not in recent][:size]
 
 
 async def record(

@@ -1,0 +1,121 @@
+"""The scheduled jobs, platform-neutral: what is due, claimed once, and what it sends.
+
+The scheduler in `adapters/scheduler.py` only ticks; each tick calls these functions, which
+read the time from the clock and the schedule from the database (a manager may change it
+from chat on any replica). An occurrence is claimed (`jobs.claim`) in the same transaction
+as everything it produces: digest records and one outbox row per channel. So either the
+occurrence happened, entirely, or it did not, and the outbox delivers what it queued,
+retried with backoff and marked sent only once the platform accepted it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.clock import Clock
+from bot.i18n import Translator
+from bot.messages import Anchor, Message
+from bot.services import digests, jobs, schedule, state
+from bot.settings import Settings
+from bot.views import digest as digest_view
+from storage.database import Database
+from storage.models import JobRun
+
+log = logging.getLogger("ambassador.scheduler")
+DIGEST = "digest"
+
+
+class Outbound(Protocol):
+    """A connected platform as the scheduled jobs see it."""
+
+    platform: str
+
+    async def enqueue(self, session: AsyncSession, message: Message) -> None:
+        """Queue `message` for delivery, within the job's own transaction."""
+
+
+@dataclass(frozen=True)
+class Due:
+    """A tick's look at one job: its latest occurrence, and what this tick did about it
+    (`outcome` None: claimed already, by another replica or an earlier run)."""
+
+    at: datetime | None
+    outcome: str | None = None
+
+
+def when(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M %Z")
+
+
+async def digest_due(
+    *, database: Database, settings: Settings, clock: Clock, platforms: Sequence[Outbound]
+) -> Due:
+    """Run the latest digest occurrence if nobody has; the outcome says what it did (sent,
+    empty, paused, missed, no_channel)."""
+    now = clock.now()
+    async with database.transaction() as session:
+        plan = await schedule.plan(session, settings)
+        due = schedule.last_digest(now, tz=settings.tz, at=plan.at, days=plan.days)
+        if due is None:
+            return Due(None)
+        run = await jobs.claim(session, job=DIGEST, scheduled_at=due, now=now)
+        if run is None:
+            return Due(due)
+        outcome = await _digest(
+            session, run, due=due, now=now, settings=settings, platforms=platforms
+        )
+        return Due(due, outcome)
+
+
+async def _digest(
+    session: AsyncSession,
+    run: JobRun,
+    *,
+    due: datetime,
+    now: datetime,
+    settings: Settings,
+    platforms: Sequence[Outbound],
+) -> str:
+    """What the claimed occurrence `run` does, in the claim's own transaction."""
+    label = when(due)
+    late = now - due
+    if late > settings.misfire_grace:
+        jobs.settle(run, "missed", f"{late} late")
+        log.warning("digest of %s skipped: the bot was down until %s after it", label, late)
+        return "missed"
+    if await state.is_paused(session):
+        jobs.settle(run, "paused")
+        log.info("digest of %s skipped: the programme is paused", label)
+        return "paused"
+    items = await digests.fresh_items(
+        session, now=now, size=settings.digest_size, repeat_days=settings.digest_repeat_days
+    )
+    if not items:
+        jobs.settle(run, "empty")
+        log.info("digest of %s: nothing new to share, no post", label)
+        return "empty"
+    t = Translator(settings.locale)
+    sent = []
+    for outbound in platforms:
+        channel = await state.get(session, state.digest_channel_key(outbound.platform))
+        channel = channel or settings.digest_channel
+        if not channel:
+            log.warning("digest of %s: no digest channel on %s", label, outbound.platform)
+            continue
+        record = await digests.record(
+            session, platform=outbound.platform, channel=channel, items=items, now=now
+        )
+        assert record.id is not None
+        message = digest_view(t, items, anchor=Anchor("digest", record.id), channel=channel)
+        await outbound.enqueue(session, message)
+        sent.append(f"{outbound.platform}:{channel}")
+    outcome = "sent" if sent else "no_channel"
+    jobs.settle(run, outcome, ", ".join(sent) or None)
+    log.info("digest of %s: %s (%d items) to %s", label, outcome, len(items), sent or "-")
+    return outcome
