@@ -18,7 +18,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import Ambassador
-from bot.scheduled import Outbound, digest_due, when
+from bot.scheduled import Outbound, digest_due, housekeeping_due, when
 
 log = logging.getLogger("ambassador.scheduler")
 TICK_EVERY = 20.0  # seconds: a digest goes out at most this late (a tick per replica)
@@ -52,6 +52,7 @@ class Scheduler:
             )
             if due.outcome == "sent":
                 await self.flush()
+            await housekeeping_due(database=core.database, settings=core.settings, clock=core.clock)
         except Exception:
             log.exception("scheduled tick failed; the next one tries again")
             return None

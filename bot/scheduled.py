@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,14 +21,20 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.clock import Clock
 from bot.i18n import Translator
 from bot.messages import Anchor, Message
-from bot.services import digests, jobs, schedule, state
+from bot.services import digests, drafts, jobs, schedule, state
 from bot.settings import Settings
 from bot.views import digest as digest_view
+from storage import delivery
 from storage.database import Database
 from storage.models import JobRun
 
 log = logging.getLogger("ambassador.scheduler")
 DIGEST = "digest"
+HOUSEKEEPING = "housekeeping"
+HOUSEKEEPING_AT = time(3, 0)  # local time, every day: a quiet hour
+EVERY_DAY = tuple(range(7))
+SENT_KEPT = timedelta(days=7)  # delivered messages' payloads, kept for a look back
+SEEN_KEPT = timedelta(days=1)  # platforms stop retrying an event after minutes
 
 
 class Outbound(Protocol):
@@ -61,7 +67,7 @@ async def digest_due(
     now = clock.now()
     async with database.transaction() as session:
         plan = await schedule.plan(session, settings)
-        due = schedule.last_digest(now, tz=settings.tz, at=plan.at, days=plan.days)
+        due = schedule.last_occurrence(now, tz=settings.tz, at=plan.at, days=plan.days)
         if due is None:
             return Due(None)
         run = await jobs.claim(session, job=DIGEST, scheduled_at=due, now=now)
@@ -119,3 +125,30 @@ async def _digest(
     jobs.settle(run, outcome, ", ".join(sent) or None)
     log.info("digest of %s: %s (%d items) to %s", label, outcome, len(items), sent or "-")
     return outcome
+
+
+async def housekeeping_due(*, database: Database, settings: Settings, clock: Clock) -> Due:
+    """Once a day: drafts past `AMBASSADOR_RETENTION_DAYS`, delivered messages' payloads
+    and old deduplication keys are deleted. Runs while paused too: it sends nothing."""
+    now = clock.now()
+    async with database.transaction() as session:
+        due = schedule.last_occurrence(
+            now, tz=settings.tz, at=HOUSEKEEPING_AT, days=tuple(range(7))
+        )
+        assert due is not None
+        run = await jobs.claim(session, job=HOUSEKEEPING, scheduled_at=due, now=now)
+        if run is None:
+            return Due(due)
+        gone = await drafts.delete_older_than(
+            session, before=now - timedelta(days=settings.retention_days)
+        )
+        sent = await delivery.forget_sent_before(session, before=now - SENT_KEPT)
+        await delivery.forget_seen_before(session, before=now - SEEN_KEPT)
+        jobs.settle(run, "done", f"{gone} drafts, {sent} delivered messages")
+        log.info(
+            "housekeeping of %s: %d old drafts and %d delivered messages deleted",
+            when(due),
+            gone,
+            sent,
+        )
+        return Due(due, "done")

@@ -187,8 +187,9 @@ def _profile(text: str, needles: tuple[str, ...]) -> _Profile:
 
 
 class Corpus:
-    """Texts to compare new ones against, normalised once: checking many candidates against
-    the same few hundred drafts costs one normalisation per candidate, not per pair."""
+    """Texts to compare new ones against, normalised once (and remembered, see `_profile`):
+    checking many candidates against the same few hundred drafts costs one normalisation
+    per candidate, not per pair; `too_similar` stops at the first text above the line."""
 
     def __init__(self, texts: Iterable[str], *, ignore: Sequence[str] = ()) -> None:
         self._needles = tuple(_needles(ignore))
@@ -199,7 +200,8 @@ class Corpus:
         return max((mine.compare(other) for other in self._profiles), default=0.0)
 
     def too_similar(self, text: str) -> bool:
-        return self.most_similar(text) > THRESHOLD
+        mine = _profile(text, self._needles)
+        return any(mine.compare(other) > THRESHOLD for other in self._profiles)
 
 
 def too_similar(text: str, others: Iterable[str], *, ignore: Sequence[str] = ()) -> bool:

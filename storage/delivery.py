@@ -169,3 +169,23 @@ async def settle(
 async def failed_count(session: AsyncSession) -> int:
     result = await session.exec(select(func.count()).where(Outbox.status == "failed"))
     return int(result.one())
+
+
+async def forget_sent_before(session: AsyncSession, *, before: datetime) -> int:
+    """Housekeeping: a delivered message's payload (a draft, a digest) need not be kept."""
+    result = await session.exec(
+        delete(Outbox).where(col(Outbox.status) == "sent", col(Outbox.created_at) < before)
+    )
+    return int(result.rowcount or 0)
+
+
+async def summary(session: AsyncSession) -> list[tuple[str, str, str | None, int]]:
+    """Undelivered messages, in aggregate: (status, kind, last error, count) for what is
+    still pending or failed for good. No recipient is named."""
+    result = await session.exec(
+        select(col(Outbox.status), col(Outbox.kind), col(Outbox.last_error), func.count())
+        .where(col(Outbox.status).in_(("pending", "failed")))
+        .group_by(col(Outbox.status), col(Outbox.kind), col(Outbox.last_error))
+        .order_by(col(Outbox.status), col(Outbox.kind))
+    )
+    return [(str(s), str(k), e, int(n)) for s, k, e, n in result.all()]

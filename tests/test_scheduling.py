@@ -16,13 +16,14 @@ from sqlmodel import col, select
 from adapters.cli.serve import RunningBot
 from adapters.cli.wiring import create_app
 from bot.app import Ambassador
-from bot.scheduled import digest_due
-from bot.services import schedule
+from bot.commands import Actor, Command, Via, parse
+from bot.scheduled import digest_due, housekeeping_due
+from bot.services import schedule, stats
 from bot.settings import Settings, parse_clock, parse_days
-from storage.models import Digest, JobRun, Outbox
+from storage.models import Digest, Draft, JobRun, Outbox
 from tests.conftest import make_settings
 from tests.fakes.slack import button
-from tests.slack_world import CHANNEL, MANAGER, SlackWorld
+from tests.slack_world import ADMIN, CHANNEL, MANAGER, SlackWorld
 from tests.test_slack_wire import text_of
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -58,15 +59,15 @@ def test_a_time_in_the_spring_gap_happens_after_the_jump_and_a_doubled_one_once(
 
 def test_last_digest_skips_days_off() -> None:
     sunday = paris(2026, 11, 22, 10)
-    last = schedule.last_digest(sunday, tz=PARIS, at=time(9), days=schedule.WORKING_DAYS)
+    last = schedule.last_occurrence(sunday, tz=PARIS, at=time(9), days=schedule.WORKING_DAYS)
     assert last == paris(2026, 11, 20, 9)  # Friday
     monday_early = paris(2026, 11, 23, 8, 59)
-    last = schedule.last_digest(monday_early, tz=PARIS, at=time(9), days=(0, 2, 4))
+    last = schedule.last_occurrence(monday_early, tz=PARIS, at=time(9), days=(0, 2, 4))
     assert last == paris(2026, 11, 20, 9)
-    assert schedule.last_digest(paris(2026, 11, 23, 9), tz=PARIS, at=time(9)) == paris(
+    assert schedule.last_occurrence(paris(2026, 11, 23, 9), tz=PARIS, at=time(9)) == paris(
         2026, 11, 23, 9
     )
-    assert schedule.last_digest(sunday, tz=PARIS, at=time(9), days=()) is None
+    assert schedule.last_occurrence(sunday, tz=PARIS, at=time(9), days=()) is None
 
 
 @pytest.mark.parametrize(
@@ -123,8 +124,9 @@ async def tick(bot: RunningBot) -> str | None:
 
 
 async def runs(w: SlackWorld) -> list[JobRun]:
+    """The digest's occurrences (ticks run the nightly housekeeping too)."""
     async with w.db.transaction() as session:
-        return list((await session.exec(select(JobRun))).all())
+        return list((await session.exec(select(JobRun).where(JobRun.job == "digest"))).all())
 
 
 def digests_posted(w: SlackWorld) -> list[object]:
@@ -191,7 +193,8 @@ async def test_replicas_ticking_together_post_one_digest(world: SlackWorld) -> N
     assert sum(len(rec.queued) for rec in recorders) + len(digests_posted(w)) <= 1
     async with w.db.transaction() as session:
         assert len((await session.exec(select(Digest))).all()) == 1
-        assert [r.outcome for r in (await session.exec(select(JobRun))).all()] == ["sent"]
+        digest_runs = (await session.exec(select(JobRun).where(JobRun.job == "digest"))).all()
+        assert [r.outcome for r in digest_runs] == ["sent"]
 
 
 async def test_a_late_start_within_the_grace_sends_late_after_it_skips(
@@ -292,3 +295,67 @@ async def test_members_cannot_move_the_digest(world: SlackWorld) -> None:
     await w.fake.wait_for("respond", lambda c: "manager" in text_of(c).lower())
     async with w.bot.core.database.transaction() as session:
         assert (await schedule.plan(session, w.bot.core.settings)).at == time(9)
+
+
+async def test_status_shows_schedule_outcomes_and_undelivered_messages_in_aggregate(
+    world: SlackWorld,
+) -> None:
+    w = world
+    await add_items(w)
+    w.fake.fail("chat.postMessage", 200, error="not_in_channel")  # the bot left the channel
+    w.clock.set(paris(2026, 11, 16, 9, 0, 30))
+    assert await tick(w.bot) == "sent"
+    await w.fake.wait_for("chat.postMessage:failed")
+    await w.slack.command(ADMIN, "status")
+    (answer,) = await w.fake.wait_for("respond", lambda c: "Programme status" in text_of(c))
+    shown = text_of(answer)
+    assert (
+        "Digest at 09:00 (Europe/Paris) on Mon, Tue, Wed, Thu, Fri; next: 2026-11-17 09:00" in shown
+    )
+    assert "2026-11-16 09:00" in shown
+    assert "sent" in shown
+    assert "failed for good" in shown
+    assert "not_in_channel" in shown
+    await w.slack.command("UALICE", "status")
+    await w.fake.wait_for("respond", lambda c: "admin" in text_of(c).lower())
+
+
+async def test_housekeeping_runs_once_a_night_and_keeps_the_figures(world: SlackWorld) -> None:
+    w = world
+    core = w.bot.core
+    await add_items(w, 1)
+    w.clock.set(paris(2026, 11, 16, 9, 0, 30))
+    assert await tick(w.bot) == "sent"  # a delivered outbox row, with its payload
+    alice = Actor("slack", "UALICE")
+
+    async def claim() -> None:
+        await core.handle(Command(alice, "agree", ("1", ""), via=Via.BUTTON))
+        await core.handle(parse(alice, "claim 1"))
+
+    await w.bot.call(claim())
+
+    async def week_of_the_claim() -> stats.Week:
+        async with w.db.transaction() as session:
+            weeks = await stats.weekly(session, weeks=52, now=w.clock.now(), tz=PARIS)
+        (week,) = [f for f in weeks if f.week_start.isoformat() == "2026-11-16"]
+        return week
+
+    async def housekeeping() -> str | None:
+        due = await housekeeping_due(database=core.database, settings=core.settings, clock=w.clock)
+        return due.outcome
+
+    async def count(model: type) -> int:
+        async with w.db.transaction() as session:
+            return len((await session.exec(select(model))).all())
+
+    assert (await count(Draft), await count(Outbox)) == (1, 1)
+    w.clock.set(paris(2027, 5, 14, 3, 5))  # 179 days later: the draft stays
+    before = await week_of_the_claim()
+    assert await housekeeping() == "done"
+    assert await housekeeping() is None  # once a night
+    assert (await count(Draft), await count(Outbox)) == (1, 0)  # the sent payload went
+    w.clock.set(paris(2027, 5, 16, 3, 5))  # 181 days: the draft goes, the figures stay
+    assert await housekeeping() == "done"
+    assert await count(Draft) == 0
+    after = await week_of_the_claim()
+    assert (after.claims, after.drafts) == (before.claims, before.drafts) == (1, 1)

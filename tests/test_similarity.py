@@ -22,7 +22,14 @@ from bot.drafting import (
     x_length,
 )
 from bot.drafting.distinct import Distinct, shared_phrases
-from bot.similarity import THRESHOLD, most_similar, normalise, similarity, too_similar
+from bot.similarity import (
+    THRESHOLD,
+    Corpus,
+    most_similar,
+    normalise,
+    similarity,
+    too_similar,
+)
 
 URL = "https://acme.example/news/warehouse-energy?utm_source=ambassador"
 DISCLOSURE = {"en": "I work at ACME.", "fr": "Je travaille chez ACME."}
@@ -175,6 +182,18 @@ def test_property_similarity_is_symmetric(a: str, b: str, ignore: list[str]) -> 
 def test_property_a_text_is_identical_to_itself(text: str, ignore: list[str]) -> None:
     expected = 1.0 if normalise(text, ignore=ignore) else 0.0
     assert similarity(text, text, ignore=ignore) == expected
+
+
+@settings(deadline=None, max_examples=300)
+@given(text=texts, others=st.lists(texts, max_size=8), ignore=ignores)
+def test_property_the_indexed_corpus_gives_the_same_score_as_pairwise(
+    text: str, others: list[str], ignore: list[str]
+) -> None:
+    """`Corpus` compares through a 3-gram index; it must say exactly what pairs say."""
+    corpus = Corpus(others, ignore=ignore)
+    expected = max((similarity(text, o, ignore=ignore) for o in others), default=0.0)
+    assert corpus.most_similar(text) == pytest.approx(expected)
+    assert corpus.too_similar(text) == (corpus.most_similar(text) > THRESHOLD)
 
 
 @settings(deadline=None, max_examples=200)

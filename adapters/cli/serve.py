@@ -34,7 +34,7 @@ from bot.app import Ambassador
 from bot.clock import Clock
 from bot.errors import ConfigurationError
 from bot.settings import DAY_NAMES, Settings
-from storage import delivery, migrate
+from storage import migrate
 
 log = logging.getLogger(__name__)
 OUTBOX_EVERY = 5.0  # seconds between outbox sweeps
@@ -44,7 +44,6 @@ MAX_WAITING = 10_000  # requests kept while a worker process is replaced
 RESTART_DELAY = 1.0  # seconds before a dead worker process is replaced
 WORKER_NICE = 19  # the worker thread yields the CPU to acknowledgements
 T = TypeVar("T")
-SEEN_KEPT = timedelta(days=1)  # Slack stops retrying an event after minutes
 
 
 @dataclass
@@ -119,17 +118,11 @@ class RunningBot:
 
 
 async def sweep(core: Ambassador, slack: SlackDelivery, every: float) -> None:
-    """Retry what the outbox holds, forever; forget old dedupe keys now and then."""
-    rounds = 0
+    """Retry what the outbox holds, forever (housekeeping is a scheduled job)."""
     while True:
         await asyncio.sleep(every)
         try:
             await slack.retry_due()
-            rounds += 1
-            if rounds % 720 == 0:
-                async with core.database.transaction() as session:
-                    before = core.clock.now() - SEEN_KEPT
-                    await delivery.forget_seen_before(session, before=before)
         except Exception:
             log.exception("outbox sweep failed")
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot.handlers import admin, claims, content, digest, help, home, membership, privacy
+from bot.handlers import admin, claims, content, digest, help, home, membership, privacy, status
 from bot.router import Router
 
 
 def build_router() -> Router:
     router = Router()
-    for module in (help, membership, claims, content, digest, privacy, admin, home):
+    for module in (help, membership, claims, content, digest, privacy, admin, status, home):
         module.register(router)
     return router

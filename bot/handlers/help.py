@@ -10,7 +10,7 @@ from bot.router import Router
 ORDER = (
     "join", "leave", "charter", "claim", "shared", "check", "mydata", "forget",
     "add", "list", "remove", "expire", "digest", "pause", "resume",
-    "stats", "role", "roles", "help",
+    "stats", "status", "role", "roles", "help",
 )  # fmt: skip
 
 

@@ -101,6 +101,9 @@ async def _claims(ctx: Context) -> list[Block]:
 
 async def _programme(ctx: Context) -> list[Block]:
     t = ctx.t
+    plan = await schedule.plan(ctx.session, ctx.settings)
+    names = t.choices("digest.day_names")
+    days = ", ".join(names[day] for day in plan.days)
     paused = await state.is_paused(ctx.session)
     live = await content.live(ctx.session, now=ctx.now)
     channel = await digest_channel(ctx)
@@ -108,7 +111,7 @@ async def _programme(ctx: Context) -> list[Block]:
         t("home.paused") if paused else t("home.running"),
         t("home.queue", count=len(live)),
         t("home.channel", channel=f"#{channel}" if channel else t("home.no_channel")),
-        t("home.time", time=ctx.settings.digest_time, tz=ctx.settings.timezone),
+        t("home.time", time=plan.at.strftime("%H:%M"), tz=ctx.settings.timezone, days=days),
     ]
     switch = (
         Button(t("home.resume"), "resume", style="primary")

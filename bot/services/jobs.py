@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import JobRun
@@ -32,3 +33,14 @@ def settle(run: JobRun, outcome: str, detail: str | None = None) -> None:
     """What the occurrence did, kept with its claim (for logs and `status`)."""
     run.outcome = outcome
     run.detail = detail[:200] if detail else None
+
+
+async def recent(session: AsyncSession, *, job: str, limit: int = 5) -> list[JobRun]:
+    """The job's latest occurrences, newest first."""
+    result = await session.exec(
+        select(JobRun)
+        .where(JobRun.job == job)
+        .order_by(col(JobRun.scheduled_at).desc())
+        .limit(limit)
+    )
+    return list(result.all())

@@ -42,10 +42,10 @@ def next_digest(
     raise ValueError("no digest day configured")
 
 
-def last_digest(
+def last_occurrence(
     now: datetime, *, tz: ZoneInfo, at: time, days: tuple[int, ...] = WORKING_DAYS
 ) -> datetime | None:
-    """The latest digest moment at or before `now` (None when no day is configured)."""
+    """The latest moment `at` on one of `days`, at or before `now` (None without days)."""
     local = now.astimezone(tz)
     for offset in range(8):
         day = local - timedelta(days=offset)
