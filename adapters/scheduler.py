@@ -13,12 +13,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import Ambassador
-from bot.scheduled import Outbound, digest_due, housekeeping_due, when
+from bot.scheduled import Outbound, digest_due, housekeeping_due, reminders_due, when
 
 log = logging.getLogger("ambassador.scheduler")
 TICK_EVERY = 20.0  # seconds: a digest goes out at most this late (a tick per replica)
@@ -30,7 +29,7 @@ class Scheduler:
         core: Ambassador,
         platforms: Sequence[Outbound],
         *,
-        flush: Callable[[], Awaitable[Any]],
+        flush: Callable[[], Awaitable[int]],
         every: float = TICK_EVERY,
     ) -> None:
         self.core = core
@@ -41,7 +40,8 @@ class Scheduler:
         self._told: datetime | None = None  # the occurrence last said to be handled elsewhere
 
     async def tick(self) -> str | None:
-        """One look at what is due; the digest's outcome, if this tick claimed one."""
+        """One look at what is due (the digest, charter reminders, housekeeping); returns
+        the digest's outcome, if this tick claimed one."""
         core = self.core
         try:
             due = await digest_due(
@@ -50,8 +50,14 @@ class Scheduler:
                 clock=core.clock,
                 platforms=self.platforms,
             )
-            if due.outcome == "sent":
-                await self.flush()
+            reminders = await reminders_due(
+                database=core.database,
+                settings=core.settings,
+                clock=core.clock,
+                platforms=self.platforms,
+            )
+            if "sent" in (due.outcome, reminders.outcome):
+                await self.drain()
             await housekeeping_due(database=core.database, settings=core.settings, clock=core.clock)
         except Exception:
             log.exception("scheduled tick failed; the next one tries again")
@@ -62,6 +68,12 @@ class Scheduler:
                 "digest of %s: already claimed (another replica, or an earlier run)", when(due.at)
             )
         return due.outcome
+
+    async def drain(self) -> None:
+        """Send what the tick queued now, batch after batch, rather than at the next sweeps;
+        what fails stays in the outbox, retried with backoff."""
+        while await self.flush():
+            pass
 
     def start(self) -> Scheduler:
         """Start ticking on the running event loop, the first tick at once (a digest missed

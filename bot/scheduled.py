@@ -16,21 +16,26 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Protocol
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.i18n import Translator
 from bot.messages import Anchor, Message
-from bot.services import digests, drafts, jobs, schedule, state
+from bot.services import charter, digests, drafts, jobs, schedule, state
 from bot.settings import Settings
+from bot.views import charter_recall
 from bot.views import digest as digest_view
 from storage import delivery
 from storage.database import Database
-from storage.models import JobRun
+from storage.models import JobRun, Person
 
 log = logging.getLogger("ambassador.scheduler")
 DIGEST = "digest"
 HOUSEKEEPING = "housekeeping"
+REMINDERS = "reminders"
+REMINDERS_AT = time(11, 0)  # local time, on digest days: after the morning's digest
+ACK_AGAIN = timedelta(days=7)  # a charter still to acknowledge is recalled weekly at most
 HOUSEKEEPING_AT = time(3, 0)  # local time, every day: a quiet hour
 EVERY_DAY = tuple(range(7))
 SENT_KEPT = timedelta(days=7)  # delivered messages' payloads, kept for a look back
@@ -42,8 +47,11 @@ class Outbound(Protocol):
 
     platform: str
 
-    async def enqueue(self, session: AsyncSession, message: Message) -> None:
-        """Queue `message` for delivery, within the job's own transaction."""
+    async def enqueue(
+        self, session: AsyncSession, message: Message, *, to: str | None = None
+    ) -> None:
+        """Queue `message` for delivery — to the digest channel, or to the person `to` —
+        within the job's own transaction."""
 
 
 @dataclass(frozen=True)
@@ -152,3 +160,54 @@ async def housekeeping_due(*, database: Database, settings: Settings, clock: Clo
             sent,
         )
         return Due(due, "done")
+
+
+async def reminders_due(
+    *, database: Database, settings: Settings, clock: Clock, platforms: Sequence[Outbound]
+) -> Due:
+    """Charter reminders, on digest days at 11:00: members who have not acknowledged the
+    current version are asked to, at most weekly until they do; everyone else is reminded
+    gently every `AMBASSADOR_CHARTER_REMINDER_DAYS`. One outbox row per person, queued with
+    the claim and with each person's "reminded" time: a crash midway resumes, nobody twice."""
+    now = clock.now()
+    async with database.transaction() as session:
+        plan = await schedule.plan(session, settings)
+        due = schedule.last_occurrence(now, tz=settings.tz, at=REMINDERS_AT, days=plan.days)
+        if due is None:
+            return Due(None)
+        run = await jobs.claim(session, job=REMINDERS, scheduled_at=due, now=now)
+        if run is None:
+            return Due(due)
+        if now - due > settings.misfire_grace or await state.is_paused(session):
+            outcome = "paused" if now - due <= settings.misfire_grace else "missed"
+            jobs.settle(run, outcome)
+            log.info("charter reminders of %s skipped (%s)", when(due), outcome)
+            return Due(due, outcome)
+        version = await charter.current_version(session)
+        outbound = {o.platform: o for o in platforms}
+        gentle_after = timedelta(days=settings.charter_reminder_days)
+        members = await session.exec(
+            select(Person).where(col(Person.member).is_(True)).order_by(col(Person.id))
+        )
+        asked = gentle = 0
+        for person in members.all():
+            platform = outbound.get(person.platform)
+            pending = person.charter_version != version
+            last = person.ack_reminded_at if pending else (person.reminded_at or person.joined_at)
+            wait = ACK_AGAIN if pending else gentle_after
+            if platform is None or (last is not None and now - last < wait):
+                continue
+            t = Translator(person.language or settings.locale)
+            text = await charter.current(session, t)
+            await platform.enqueue(
+                session, charter_recall(t, text, pending=pending), to=person.user_id
+            )
+            if pending:
+                person.ack_reminded_at, asked = now, asked + 1
+            else:
+                person.reminded_at, gentle = now, gentle + 1
+            session.add(person)
+        outcome = "sent" if asked or gentle else "empty"
+        jobs.settle(run, outcome, f"{asked} to acknowledge, {gentle} gentle")
+        log.info("charter reminders of %s: %d to acknowledge, %d gentle", when(due), asked, gentle)
+        return Due(due, outcome)

@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     digest_repeat_days: int = Field(7, alias="AMBASSADOR_DIGEST_REPEAT_DAYS", ge=0, le=365)
     misfire_grace: timedelta = Field(timedelta(hours=2), alias="AMBASSADOR_MISFIRE_GRACE")
     retention_days: int = Field(180, alias="AMBASSADOR_RETENTION_DAYS", ge=1, le=3650)
+    charter_reminder_days: int = Field(30, alias="AMBASSADOR_CHARTER_REMINDER_DAYS", ge=1, le=3650)
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="AMBASSADOR_ADMINS")
     managers: Annotated[list[str], NoDecode] = Field(
         default_factory=list, alias="AMBASSADOR_MANAGERS"

@@ -23,6 +23,7 @@ from bot.messages import (
     Paragraph,
     Quote,
 )
+from bot.services.charter import Charter
 from storage.models import ContentItem, Draft
 
 KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟")
@@ -111,6 +112,28 @@ def ack_prompt(t: Translator, *, version: int, text: str, pending: int | None) -
             Paragraph(t("charter.ack_intro")),
             Actions((Button(t("charter.ack"), "ack", (str(version), pending_arg), "primary"),)),
         ),
+    )
+
+
+def charter_recall(t: Translator, charter: Charter, *, pending: bool) -> Message:
+    """A scheduled charter reminder, by direct message: a version still to acknowledge
+    (with the button), or the gentle one that only says where the charter is."""
+    if pending:
+        message = ack_prompt(t, version=charter.version, text=charter.text, pending=None)
+        blocks = (
+            Heading(t("charter.recall_heading", version=charter.version)),
+            *message.blocks[1:],
+        )
+        return Message(message.text, blocks, Audience.DIRECT)
+    return Message(
+        t("charter.gentle_text"),
+        (
+            Heading(t("charter.gentle_heading")),
+            Paragraph(t("charter.gentle", version=charter.version)),
+            Quote(charter.text),
+            Note(t("charter.gentle_leave")),
+        ),
+        Audience.DIRECT,
     )
 
 

@@ -33,6 +33,9 @@ class Person(SQLModel, table=True):
     joined_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     charter_version: int | None = None  # the last version they acknowledged
     created_at: datetime = Field(sa_column=_utc())
+    # when the scheduled charter reminders last wrote to them (never more than they need)
+    ack_reminded_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    reminded_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 
 class RoleGrant(SQLModel, table=True):

@@ -359,3 +359,78 @@ async def test_housekeeping_runs_once_a_night_and_keeps_the_figures(world: Slack
     assert await count(Draft) == 0
     after = await week_of_the_claim()
     assert (after.claims, after.drafts) == (before.claims, before.drafts) == (1, 1)
+
+
+# --- charter reminders: one outbox row per person, queued with the claim ----------------------
+
+
+async def join_members(w: SlackWorld, users: list[str]) -> None:
+    core = w.bot.core
+
+    async def join_all() -> None:
+        for user in users:
+            await core.handle(Command(Actor("slack", user), "agree", ("1", ""), via=Via.BUTTON))
+
+    await w.bot.call(join_all())
+
+
+def reminders_to(w: SlackWorld, user: str) -> list[object]:
+    return [
+        c
+        for c in w.fake.of("chat.postMessage")
+        if c.params["channel"] == "D" + user and "charter" in text_of(c).lower()
+    ]
+
+
+async def test_charter_reminders_ask_weekly_until_acknowledged_and_gently_monthly(
+    world: SlackWorld,
+) -> None:
+    w = world
+    await join_members(w, ["UANN", "UBEN"])
+    await w.slack.command(MANAGER, "charter set Our new charter: own words, no secrets.")
+    await w.fake.wait_for("respond", lambda c: "version 2 published" in text_of(c))
+    w.clock.set(paris(2026, 11, 16, 11, 0, 10))
+    await tick(w.bot)
+    await w.fake.wait_for("chat.postMessage", lambda c: c.params["channel"] == "DUBEN")
+    (ann,) = reminders_to(w, "UANN")
+    assert "version 2 is waiting for you" in text_of(ann)
+    assert "Our new charter" in text_of(ann)
+    await tick(w.bot)  # the same occurrence: nobody twice
+    w.clock.set(paris(2026, 11, 18, 11, 0, 10))  # two days later: not yet again
+    await tick(w.bot)
+    assert len(reminders_to(w, "UANN")) == 1
+    # Ann acknowledges from the reminder; Ben does not
+    await w.slack.click("UANN", button(ann, "I have read it"), channel="DUANN")
+    await w.fake.wait_for("respond", lambda c: "version 2 acknowledged" in text_of(c))
+    w.clock.set(paris(2026, 11, 23, 11, 0, 10))  # a week after the first
+    await tick(w.bot)
+    await w.fake.wait_for("chat.postMessage", lambda c: c.params["channel"] == "DUBEN", count=2)
+    assert len(reminders_to(w, "UANN")) == 1  # acknowledged: the next is the gentle one
+    w.clock.set(paris(2026, 12, 21, 11, 0, 10))  # 35 days after joining
+    await tick(w.bot)
+    gentle = await w.fake.wait_for(
+        "chat.postMessage", lambda c: c.params["channel"] == "DUANN", count=2
+    )
+    assert "nothing to do" in text_of(gentle[-1])
+    assert "`/ambassador leave`" in text_of(gentle[-1])
+
+
+async def test_a_fan_out_through_429s_and_500s_loses_nobody_and_repeats_nobody(
+    world: SlackWorld,
+) -> None:
+    w = world
+    users = [f"UM{n:02d}" for n in range(12)]
+    await join_members(w, users)
+    w.clock.set(paris(2026, 12, 17, 11, 0, 10))  # a month on: everyone is due a reminder
+    w.fake.fail("chat.postMessage", 429, times=2, retry_after=0)
+    w.fake.fail("chat.postMessage", 500, times=6)
+    await tick(w.bot)
+    for _ in range(6):  # the outbox sweeps that follow, each after its backoff
+        w.clock.advance(minutes=45)
+        await w.bot.call(w.bot.slack.retry_due())
+    for user in users:
+        assert len(reminders_to(w, user)) == 1, user
+    async with w.db.transaction() as session:
+        rows = (await session.exec(select(Outbox))).all()
+    assert {r.status for r in rows} == {"sent"}
+    assert len(rows) == len(users)

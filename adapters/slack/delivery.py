@@ -271,15 +271,17 @@ class SlackDelivery:
             )
         return row.id or 0
 
-    async def enqueue(self, session: AsyncSession, message: Message) -> None:
-        """A channel message for the outbox, due now, within the caller's transaction (a
-        scheduled digest: claimed and queued together, or neither)."""
+    async def enqueue(
+        self, session: AsyncSession, message: Message, *, to: str | None = None
+    ) -> None:
+        """A message for the outbox, due now, within the caller's transaction (a scheduled
+        job: claimed and queued together, or neither): to the channel, or to person `to`."""
         anchor = (message.anchor.kind, message.anchor.id) if message.anchor else None
         await delivery.enqueue(
             session,
             platform=PLATFORM,
-            kind="channel",
-            target=message.channel or self.default_channel or "",
+            kind="direct" if to else "channel",
+            target=to or message.channel or self.default_channel or "",
             payload=json.dumps(message_payload(message)),
             anchor=anchor,
             error=None,

@@ -1,4 +1,4 @@
-"""job runs
+"""job runs, and when charter reminders last went to each person
 
 Revision ID: 0004
 Revises: 0003
@@ -28,7 +28,14 @@ def upgrade() -> None:
         sa.Column("detail", sa.String(length=200), nullable=True),
         sa.PrimaryKeyConstraint("job", "scheduled_at"),
     )
+    for column in ("ack_reminded_at", "reminded_at"):
+        op.add_column(
+            "person",
+            sa.Column(column, storage.types.UTCDateTime(timezone=True), nullable=True),
+        )
 
 
 def downgrade() -> None:
+    for column in ("reminded_at", "ack_reminded_at"):
+        op.drop_column("person", column)
     op.drop_table("job_run")
