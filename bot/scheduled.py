@@ -193,7 +193,11 @@ async def reminders_due(
         for person in members.all():
             platform = outbound.get(person.platform)
             pending = person.charter_version != version
-            last = person.ack_reminded_at if pending else (person.reminded_at or person.joined_at)
+            # a gentle reminder counts from the latest word the bot had with them about it
+            gentle_base = (person.reminded_at, person.ack_reminded_at, person.joined_at)
+            last = (
+                person.ack_reminded_at if pending else max(filter(None, gentle_base), default=None)
+            )
             wait = ACK_AGAIN if pending else gentle_after
             if platform is None or (last is not None and now - last < wait):
                 continue
