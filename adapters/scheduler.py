@@ -17,7 +17,14 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import Ambassador
-from bot.scheduled import Outbound, digest_due, housekeeping_due, reminders_due, when
+from bot.scheduled import (
+    Outbound,
+    digest_due,
+    housekeeping_due,
+    reminders_due,
+    report_due,
+    when,
+)
 
 log = logging.getLogger("ambassador.scheduler")
 TICK_EVERY = 20.0  # seconds: a digest goes out at most this late (a tick per replica)
@@ -40,7 +47,8 @@ class Scheduler:
         self._told: datetime | None = None  # the occurrence last said to be handled elsewhere
 
     async def tick(self) -> str | None:
-        """One look at what is due (the digest, charter reminders, housekeeping); returns
+        """One look at what is due (the digest, charter reminders, the weekly report,
+        housekeeping); returns
         the digest's outcome, if this tick claimed one."""
         core = self.core
         try:
@@ -56,7 +64,13 @@ class Scheduler:
                 clock=core.clock,
                 platforms=self.platforms,
             )
-            if "sent" in (due.outcome, reminders.outcome):
+            report = await report_due(
+                database=core.database,
+                settings=core.settings,
+                clock=core.clock,
+                platforms=self.platforms,
+            )
+            if "sent" in (due.outcome, reminders.outcome, report.outcome):
                 await self.drain()
             await housekeeping_due(database=core.database, settings=core.settings, clock=core.clock)
         except Exception:

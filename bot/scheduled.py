@@ -19,12 +19,13 @@ from typing import Protocol
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.chart import weekly_chart
 from bot.clock import Clock
 from bot.i18n import Translator
 from bot.messages import Anchor, Message
-from bot.services import charter, digests, drafts, jobs, schedule, state
+from bot.services import charter, digests, drafts, jobs, people, schedule, state, stats
 from bot.settings import Settings
-from bot.views import charter_recall
+from bot.views import charter_recall, weekly_report
 from bot.views import digest as digest_view
 from storage import delivery
 from storage.database import Database
@@ -33,6 +34,9 @@ from storage.models import JobRun, Person
 log = logging.getLogger("ambassador.scheduler")
 DIGEST = "digest"
 HOUSEKEEPING = "housekeeping"
+REPORT = "report"
+REPORT_AT = time(8, 0)  # Monday morning, local time, before the digest
+REPORT_WEEKS = 8
 REMINDERS = "reminders"
 REMINDERS_AT = time(11, 0)  # local time, on digest days: after the morning's digest
 ACK_AGAIN = timedelta(days=7)  # a charter still to acknowledge is recalled weekly at most
@@ -52,6 +56,11 @@ class Outbound(Protocol):
     ) -> None:
         """Queue `message` for delivery — to the digest channel, or to the person `to` —
         within the job's own transaction."""
+
+    async def enqueue_file(
+        self, session: AsyncSession, *, to: str, filename: str, title: str, content: bytes
+    ) -> None:
+        """Queue a file (the report's chart) for the person `to`, likewise."""
 
 
 @dataclass(frozen=True)
@@ -214,4 +223,43 @@ async def reminders_due(
         outcome = "sent" if asked or gentle else "empty"
         jobs.settle(run, outcome, f"{asked} to acknowledge, {gentle} gentle")
         log.info("charter reminders of %s: %d to acknowledge, %d gentle", when(due), asked, gentle)
+        return Due(due, outcome)
+
+
+async def report_due(
+    *, database: Database, settings: Settings, clock: Clock, platforms: Sequence[Outbound]
+) -> Due:
+    """Monday 08:00: the last weeks' figures (people counts under the minimum group hidden)
+    and their chart, by direct message to each admin — queued with the claim."""
+    now = clock.now()
+    async with database.transaction() as session:
+        due = schedule.last_occurrence(now, tz=settings.tz, at=REPORT_AT, days=(0,))
+        assert due is not None
+        run = await jobs.claim(session, job=REPORT, scheduled_at=due, now=now)
+        if run is None:
+            return Due(due)
+        if now - due > settings.misfire_grace or await state.is_paused(session):
+            outcome = "paused" if now - due <= settings.misfire_grace else "missed"
+            jobs.settle(run, outcome)
+            log.info("weekly report of %s skipped (%s)", when(due), outcome)
+            return Due(due, outcome)
+        weeks = await stats.weekly(session, weeks=REPORT_WEEKS, now=now, tz=settings.tz)
+        sent = 0
+        for outbound in platforms:
+            for admin in await people.admins(session, settings, platform=outbound.platform):
+                t = Translator(settings.locale)
+                await outbound.enqueue(
+                    session, weekly_report(t, weeks, min_group=settings.min_group), to=admin
+                )
+                await outbound.enqueue_file(
+                    session,
+                    to=admin,
+                    filename=f"ambassador-{weeks[-1].week_start.isoformat()}.png",
+                    title=t("report.chart_title", weeks=len(weeks)),
+                    content=weekly_chart(weeks, t, min_group=settings.min_group),
+                )
+                sent += 1
+        outcome = "sent" if sent else "empty"
+        jobs.settle(run, outcome, f"{sent} admins")
+        log.info("weekly report of %s: %d admins", when(due), sent)
         return Due(due, outcome)

@@ -22,8 +22,10 @@ from bot.messages import (
     Note,
     Paragraph,
     Quote,
+    Table,
 )
 from bot.services.charter import Charter
+from bot.services.stats import FIGURES, PEOPLE_FIGURES, Week
 from storage.models import ContentItem, Draft
 
 KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟")
@@ -113,6 +115,29 @@ def ack_prompt(t: Translator, *, version: int, text: str, pending: int | None) -
             Actions((Button(t("charter.ack"), "ack", (str(version), pending_arg), "primary"),)),
         ),
     )
+
+
+def figures_blocks(t: Translator, figures: Sequence[Week], *, min_group: int) -> tuple[Table, Note]:
+    """Weekly figures as a table; people counts under `min_group` show as "<5"."""
+
+    def shown(name: str, value: int) -> str:
+        if name in PEOPLE_FIGURES and 0 < value < min_group:
+            return t("stats.few", min=min_group)
+        return str(value)
+
+    columns = (t("stats.col_week"), *(t(f"stats.col_{n}") for n in FIGURES))
+    rows = tuple(
+        (week.week_start.isoformat(), *(shown(n, getattr(week, n)) for n in FIGURES))
+        for week in figures
+    )
+    return Table(columns, rows), Note(t("stats.note", min=min_group))
+
+
+def weekly_report(t: Translator, figures: Sequence[Week], *, min_group: int) -> Message:
+    """Monday's report to each admin: the last weeks, aggregates only (the chart follows)."""
+    heading = t("report.heading", weeks=len(figures))
+    table, note = figures_blocks(t, figures, min_group=min_group)
+    return Message(heading, (Heading(heading), table, note), Audience.DIRECT)
 
 
 def charter_recall(t: Translator, charter: Charter, *, pending: bool) -> Message:

@@ -148,8 +148,8 @@ async def test_the_digest_goes_out_once_at_its_time_and_can_be_claimed(world: Sl
     w.clock.advance(hours=1)
     assert await tick(w.bot) is None
     assert len(digests_posted(w)) == 1
-    async with w.db.transaction() as session:
-        (row,) = (await session.exec(select(Outbox))).all()
+    async with w.db.transaction() as session:  # (Monday: the admins' report went too)
+        (row,) = (await session.exec(select(Outbox).where(Outbox.kind == "channel"))).all()
         assert row.status == "sent"
     # the posted digest works like one sent by hand: a Claim button
     await w.slack.click("UALICE", button(digest, "Claim 1"))
@@ -324,7 +324,7 @@ async def test_housekeeping_runs_once_a_night_and_keeps_the_figures(world: Slack
     w = world
     core = w.bot.core
     await add_items(w, 1)
-    w.clock.set(paris(2026, 11, 16, 9, 0, 30))
+    w.clock.set(paris(2026, 11, 17, 9, 0, 30))  # a Tuesday: no weekly report in the way
     assert await tick(w.bot) == "sent"  # a delivered outbox row, with its payload
     alice = Actor("slack", "UALICE")
 
@@ -337,7 +337,7 @@ async def test_housekeeping_runs_once_a_night_and_keeps_the_figures(world: Slack
     async def week_of_the_claim() -> stats.Week:
         async with w.db.transaction() as session:
             weeks = await stats.weekly(session, weeks=52, now=w.clock.now(), tz=PARIS)
-        (week,) = [f for f in weeks if f.week_start.isoformat() == "2026-11-16"]
+        (week,) = [f for f in weeks if f.week_start.isoformat() == "2026-11-16"]  # Mon 16
         return week
 
     async def housekeeping() -> str | None:
@@ -349,12 +349,12 @@ async def test_housekeeping_runs_once_a_night_and_keeps_the_figures(world: Slack
             return len((await session.exec(select(model))).all())
 
     assert (await count(Draft), await count(Outbox)) == (1, 1)
-    w.clock.set(paris(2027, 5, 14, 3, 5))  # 179 days later: the draft stays
+    w.clock.set(paris(2027, 5, 15, 3, 5))  # 179 days later: the draft stays
     before = await week_of_the_claim()
     assert await housekeeping() == "done"
     assert await housekeeping() is None  # once a night
     assert (await count(Draft), await count(Outbox)) == (1, 0)  # the sent payload went
-    w.clock.set(paris(2027, 5, 16, 3, 5))  # 181 days: the draft goes, the figures stay
+    w.clock.set(paris(2027, 5, 17, 3, 5))  # 181 days: the draft goes, the figures stay
     assert await housekeeping() == "done"
     assert await count(Draft) == 0
     after = await week_of_the_claim()
@@ -434,3 +434,35 @@ async def test_a_fan_out_through_429s_and_500s_loses_nobody_and_repeats_nobody(
         rows = (await session.exec(select(Outbox))).all()
     assert {r.status for r in rows} == {"sent"}
     assert len(rows) == len(users)
+
+
+# --- the weekly report: figures and a chart, to admins only -----------------------------------
+
+
+async def test_the_weekly_report_goes_to_each_admin_with_its_chart_once(world: SlackWorld) -> None:
+    from io import BytesIO  # noqa: PLC0415
+
+    from PIL import Image  # noqa: PLC0415
+
+    w = world
+    await join_members(w, ["UANN", "UBEN"])  # two joins: fewer than five, so never shown
+    w.clock.set(paris(2026, 11, 23, 8, 0, 30))  # the next Monday morning
+    await tick(w.bot)
+    (upload,) = await w.fake.wait_for("upload")
+    (shared,) = await w.fake.wait_for("files.completeUploadExternal")
+    assert shared.params["channel_id"] == "D" + ADMIN
+    assert "Ambassador programme, last 8 weeks" in shared.params["files"]
+    chart = Image.open(BytesIO(upload.params["data"]))
+    assert (chart.format, chart.size) == ("PNG", (900, 420))
+    (ticket,) = w.fake.of("files.getUploadURLExternal")
+    assert int(ticket.params["length"]) == len(upload.params["data"])
+    (table,) = [
+        c for c in w.fake.of("chat.postMessage") if "Weekly programme figures" in text_of(c)
+    ]
+    assert table.params["channel"] == "D" + ADMIN
+    assert "&lt;5" in text_of(table) or "<5" in text_of(table)
+    assert "UANN" not in text_of(table)
+    await tick(w.bot)  # once a week
+    assert len(w.fake.of("files.completeUploadExternal")) == 1
+    members = {"UANN", "UBEN", MANAGER}
+    assert not [c for c in w.fake.of("chat.postMessage") if c.params["channel"][1:] in members]

@@ -8,6 +8,7 @@ what still fails goes to the persisted outbox and is retried later by `retry_due
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import time
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,6 +40,8 @@ SCOPES = {
     "chat.update": "chat:write",
     "conversations.open": "im:write",
     "users.info": "users:read",
+    "files.getUploadURLExternal": "files:write",  # the weekly report's chart, to admins
+    "files.completeUploadExternal": "files:write",
     "views.publish": None,  # needs no scope beyond the bot token
     "views.open": None,
 }
@@ -206,6 +210,9 @@ class SlackDelivery:
         self, kind: str, target: str, payload: dict[str, Any], anchor: tuple[str, int] | None
     ) -> tuple[str, str] | None:
         """Post; returns where the message now is (channel, ts)."""
+        if kind == "file":
+            await self._upload(await self.dm_channel(target), payload)
+            return None
         channel = await self.dm_channel(target) if kind == "direct" else target
         response = await self._paced_post(channel, payload)
         placed = (str(response.get("channel", channel)), str(response.get("ts", "")))
@@ -288,6 +295,39 @@ class SlackDelivery:
             now=self.clock.now(),
             delay=timedelta(0),
         )
+
+    async def enqueue_file(
+        self, session: AsyncSession, *, to: str, filename: str, title: str, content: bytes
+    ) -> None:
+        """A file for person `to`, in the outbox like any message (Slack's upload v2)."""
+        encoded = base64.b64encode(content).decode()
+        payload = {"filename": filename, "title": title, "content": encoded}
+        await delivery.enqueue(
+            session,
+            platform=PLATFORM,
+            kind="file",
+            target=to,
+            payload=json.dumps(payload),
+            anchor=None,
+            error=None,
+            now=self.clock.now(),
+            delay=timedelta(0),
+        )
+
+    async def _upload(self, channel: str, payload: dict[str, Any]) -> None:
+        """Slack's file upload v2: ask for an upload URL, send the bytes there, then share
+        the file in the conversation."""
+        content = base64.b64decode(payload["content"])
+        ticket = await self._call(
+            "files.getUploadURLExternal", filename=payload["filename"], length=len(content)
+        )
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(ticket["upload_url"], data=content) as response,
+        ):
+            response.raise_for_status()
+        files = [{"id": ticket["file_id"], "title": payload["title"]}]
+        await self._call("files.completeUploadExternal", files=files, channel_id=channel)
 
     async def retry_due(self) -> int:
         """Send what the outbox holds and is due; returns how many went out.

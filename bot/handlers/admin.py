@@ -11,17 +11,11 @@ from bot.handlers.args import number
 from bot.messages import Heading, Message, Note, Paragraph, Reply, Table
 from bot.router import Router
 from bot.services import people, state, stats
+from bot.views import figures_blocks
 
 DEFAULT_WEEKS = 4
 MAX_CHAT_WEEKS = 52
 _USER = re.compile(r"^[\w.@:+-]{1,128}$")
-
-
-def shown(ctx: Context, name: str, value: int) -> str:
-    """People-counting figures under the minimum group size are not shown."""
-    if name in stats.PEOPLE_FIGURES and 0 < value < ctx.settings.min_group:
-        return ctx.t("stats.few", min=ctx.settings.min_group)
-    return str(value)
 
 
 async def show_stats(ctx: Context, command: Command) -> Reply:
@@ -38,13 +32,7 @@ async def show_stats(ctx: Context, command: Command) -> Reply:
 async def figures_table(ctx: Context, *, weeks: int) -> tuple[Table, Note]:
     """The weekly figures as people see them in chat: small people counts hidden."""
     figures = await stats.weekly(ctx.session, weeks=weeks, now=ctx.now, tz=ctx.settings.tz)
-    names = stats.FIGURES
-    columns = (ctx.t("stats.col_week"), *(ctx.t(f"stats.col_{n}") for n in names))
-    rows = tuple(
-        (week.week_start.isoformat(), *(shown(ctx, n, getattr(week, n)) for n in names))
-        for week in figures
-    )
-    return Table(columns, rows), Note(ctx.t("stats.note", min=ctx.settings.min_group))
+    return figures_blocks(ctx.t, figures, min_group=ctx.settings.min_group)
 
 
 def _user(raw: str) -> str:

@@ -99,3 +99,11 @@ async def role_holders(
         if grant_row.user_id not in holders[grant_row.role]:
             holders[grant_row.role].append(grant_row.user_id)
     return holders
+
+
+async def admins(session: AsyncSession, settings: Settings, *, platform: str) -> list[str]:
+    """Who holds the admin role on `platform`: from the settings, and granted in chat."""
+    result = await session.exec(
+        select(RoleGrant.user_id).where(RoleGrant.platform == platform, RoleGrant.role == "admin")
+    )
+    return list(dict.fromkeys([*settings.admins, *result.all()]))

@@ -46,6 +46,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/respond/{id}", self._respond)
+        app.router.add_post("/upload/{id}", self._upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -116,6 +117,11 @@ class FakeSlack:
                 }
             },
             "views.publish": lambda: {"view": {"id": "VHOME"}},
+            "files.getUploadURLExternal": lambda: {
+                "upload_url": self.url.replace("/api/", f"/upload/F{ts[:10]}"),
+                "file_id": f"F{ts[:10]}",
+            },
+            "files.completeUploadExternal": lambda: {"files": [{"id": "F"}]},
             "views.open": lambda: {"view": {"id": "VMODAL"}},
         }
         if method not in answers:
@@ -125,6 +131,12 @@ class FakeSlack:
     async def _respond(self, request: web.Request) -> web.Response:
         await self._record(Call("respond", dict(json.loads(await request.text() or "{}"))))
         return web.json_response({"ok": True})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Where file upload v2 sends the bytes (not a Web API method)."""
+        data = await request.read()
+        await self._record(Call("upload", {"id": request.match_info["id"], "data": data}))
+        return web.Response(text="OK")
 
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
