@@ -76,6 +76,26 @@ def when(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M %Z")
 
 
+async def _open(
+    session: AsyncSession, *, job: str, due: datetime, now: datetime, settings: Settings
+) -> JobRun | Due:
+    """Claim the occurrence; a `Due` instead when it was taken already, or when it is
+    skipped (settled and logged, never kept for later): too late, or the programme paused."""
+    run = await jobs.claim(session, job=job, scheduled_at=due, now=now)
+    if run is None:
+        return Due(due)
+    late = now - due
+    if late > settings.misfire_grace:
+        jobs.settle(run, "missed", f"{late} late")
+        log.warning("%s of %s skipped: the bot was down until %s after it", job, when(due), late)
+        return Due(due, "missed")
+    if await state.is_paused(session):
+        jobs.settle(run, "paused")
+        log.info("%s of %s skipped: the programme is paused", job, when(due))
+        return Due(due, "paused")
+    return run
+
+
 async def digest_due(
     *, database: Database, settings: Settings, clock: Clock, platforms: Sequence[Outbound]
 ) -> Due:
@@ -87,9 +107,9 @@ async def digest_due(
         due = schedule.last_occurrence(now, tz=settings.tz, at=plan.at, days=plan.days)
         if due is None:
             return Due(None)
-        run = await jobs.claim(session, job=DIGEST, scheduled_at=due, now=now)
-        if run is None:
-            return Due(due)
+        run = await _open(session, job=DIGEST, due=due, now=now, settings=settings)
+        if isinstance(run, Due):
+            return run
         outcome = await _digest(
             session, run, due=due, now=now, settings=settings, platforms=platforms
         )
@@ -107,15 +127,6 @@ async def _digest(
 ) -> str:
     """What the claimed occurrence `run` does, in the claim's own transaction."""
     label = when(due)
-    late = now - due
-    if late > settings.misfire_grace:
-        jobs.settle(run, "missed", f"{late} late")
-        log.warning("digest of %s skipped: the bot was down until %s after it", label, late)
-        return "missed"
-    if await state.is_paused(session):
-        jobs.settle(run, "paused")
-        log.info("digest of %s skipped: the programme is paused", label)
-        return "paused"
     items = await digests.fresh_items(
         session, now=now, size=settings.digest_size, repeat_days=settings.digest_repeat_days
     )
@@ -184,14 +195,9 @@ async def reminders_due(
         due = schedule.last_occurrence(now, tz=settings.tz, at=REMINDERS_AT, days=plan.days)
         if due is None:
             return Due(None)
-        run = await jobs.claim(session, job=REMINDERS, scheduled_at=due, now=now)
-        if run is None:
-            return Due(due)
-        if now - due > settings.misfire_grace or await state.is_paused(session):
-            outcome = "paused" if now - due <= settings.misfire_grace else "missed"
-            jobs.settle(run, outcome)
-            log.info("charter reminders of %s skipped (%s)", when(due), outcome)
-            return Due(due, outcome)
+        run = await _open(session, job=REMINDERS, due=due, now=now, settings=settings)
+        if isinstance(run, Due):
+            return run
         version = await charter.current_version(session)
         outbound = {o.platform: o for o in platforms}
         gentle_after = timedelta(days=settings.charter_reminder_days)
@@ -235,14 +241,9 @@ async def report_due(
     async with database.transaction() as session:
         due = schedule.last_occurrence(now, tz=settings.tz, at=REPORT_AT, days=(0,))
         assert due is not None
-        run = await jobs.claim(session, job=REPORT, scheduled_at=due, now=now)
-        if run is None:
-            return Due(due)
-        if now - due > settings.misfire_grace or await state.is_paused(session):
-            outcome = "paused" if now - due <= settings.misfire_grace else "missed"
-            jobs.settle(run, outcome)
-            log.info("weekly report of %s skipped (%s)", when(due), outcome)
-            return Due(due, outcome)
+        run = await _open(session, job=REPORT, due=due, now=now, settings=settings)
+        if isinstance(run, Due):
+            return run
         weeks = await stats.weekly(session, weeks=REPORT_WEEKS, now=now, tz=settings.tz)
         sent = 0
         for outbound in platforms:
