@@ -1,6 +1,7 @@
-"""`python -m bench [--quick] [--only core|slack|model]`: run the benchmarks, print the
-machine and a table per suite (the core through `Ambassador.handle`; Slack Claim clicks over
-HTTP; simultaneous claims drafted by a fake language model).
+"""`python -m bench [--quick] [--only core|slack|model|fanout]`: run the benchmarks, print
+the machine and a table per suite (the core through `Ambassador.handle`; Slack Claim clicks
+over HTTP; simultaneous claims drafted by a fake language model). `--only fanout` (charter
+reminders to every member against a rate-limited fake Slack) is not part of the default run.
 
 Progress goes to stderr so stdout is exactly what docs/benchmarks.md records. Nothing is
 written anywhere else: the SQLite files live in a temporary directory and the PostgreSQL
@@ -15,6 +16,8 @@ import sys
 from datetime import date
 
 from bench.core import CONCURRENCY, Config, Row, machine, postgres_version, run_all
+from bench.fanout import FanoutConfig, run_fanout
+from bench.fanout import table as fanout_table
 from bench.model_claims import GRACE, SETTINGS, ModelConfig, run_model
 from bench.slack_clicks import TARGET_P99_MS, TARGET_RATIO, ClickConfig, run_slack
 
@@ -64,22 +67,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="100 members instead of 500, 200 clicks not 1,000, 50 model claims not 200",
+        help="100 members instead of 500 (core, fanout), 200 clicks not 1,000, "
+        "50 model claims not 200",
     )
     parser.add_argument(
         "--only",
-        choices=("core", "slack", "model"),
-        help="one suite instead of all three (the default)",
+        choices=("core", "slack", "model", "fanout"),
+        help="one suite instead of the first three (the default); fanout runs only so",
     )
     parser.add_argument("--clicks", type=int, help="Slack: how many Claim clicks")
     parser.add_argument("--rate", type=float, help="Slack: clicks per second")
     parser.add_argument("--claims", type=int, help="model: how many simultaneous claims")
+    parser.add_argument("--members", type=int, help="fanout: how many members")
+    parser.add_argument("--limit", type=float, help="fanout: chat.postMessage calls per second")
     args = parser.parse_args(argv)
     config = Config.quick() if args.quick else Config()
     clicks = ClickConfig.quick() if args.quick else ClickConfig()
     clicks = ClickConfig(args.clicks or clicks.clicks, args.rate or clicks.rate)
     claims = ModelConfig.quick() if args.quick else ModelConfig()
     claims = ModelConfig(args.claims or claims.claims, claims.delay)
+    fanout = FanoutConfig.quick() if args.quick else FanoutConfig()
+    fanout = FanoutConfig(args.members or fanout.members, args.limit or fanout.per_second)
 
     def progress(text: str) -> None:
         print(f"... {text}", file=sys.stderr, flush=True)
@@ -131,6 +139,19 @@ def main(argv: list[str] | None = None) -> int:
         print(table(found.rows))
         print()
         for line in found.findings:
+            print(f"- {line}")
+    if args.only == "fanout":
+        print(f"Ambassador charter reminder fan-out, {date.today().isoformat()}")
+        print(
+            f"{fanout.members:,} members due a reminder, one scheduler tick; fake Slack "
+            f"chat.postMessage limited to {fanout.per_second:g}/s (429, Retry-After: 1); "
+            f"floor {fanout.floor:g} s"
+        )
+        print()
+        fanned = asyncio.run(run_fanout(fanout, progress, pg_version))
+        print(fanout_table(fanned.rows))
+        print()
+        for line in fanned.findings:
             print(f"- {line}")
     return 0
 

@@ -6,6 +6,10 @@ URL as one JSON line, then serves until stdin closes or SIGTERM. Control routes 
 bench see what it received: `GET /_calls?method=M` (recorded calls), `GET /_stats` (DMs
 and when), `POST /_quiet` (count from now on, stop keeping every call), and for the model
 benchmark `POST /_watch` then `GET /_dm_times` (when each DM's first and final message came).
+For the fan-out benchmark, `POST /_limit` with `{"method": M, "per_second": R}` (or the
+`limits` field) makes M answer 429 with `Retry-After: 1` beyond R calls a second across the
+workspace (a token bucket holding one second's worth); `GET /_limited` counts those 429s,
+and `GET /_dm_posts` the `chat.postMessage` calls into each DM channel since `/_watch`.
 """
 
 from __future__ import annotations
@@ -41,6 +45,42 @@ class TimedSlack(FakeSlack):
     dm_posts: dict[str, int] = field(default_factory=dict)
     finals: dict[str, float] = field(default_factory=dict)
     final_has: dict[str, list[str]] = field(default_factory=dict)
+    limits: dict[str, float] = field(default_factory=dict)  # method -> calls per second
+    limited: dict[str, int] = field(default_factory=dict)  # method -> 429s answered
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # tokens, when
+
+    def limit(self, method: str, per_second: float) -> None:
+        """At most `per_second` calls of `method` a second from now on (0: no limit); a
+        full bucket to start with, as a quiet workspace has."""
+        if per_second <= 0:
+            self.limits.pop(method, None)
+            self._buckets.pop(method, None)
+            return
+        self.limits[method] = per_second
+        self._buckets[method] = (per_second, time.monotonic())
+        self.limited[method] = 0
+
+    def _take(self, method: str) -> bool:
+        """A token for one call of `method`, or False: over the limit."""
+        rate = self.limits.get(method)
+        if rate is None:
+            return True
+        now = time.monotonic()
+        tokens, then = self._buckets.get(method, (rate, now))
+        tokens = min(rate, tokens + (now - then) * rate)
+        if tokens < 1:
+            self._buckets[method] = (tokens, now)
+            self.limited[method] = self.limited.get(method, 0) + 1
+            return False
+        self._buckets[method] = (tokens - 1, now)
+        return True
+
+    async def _api(self, request: web.Request) -> web.Response:
+        if self._take(request.match_info["method"]):
+            return await super()._api(request)
+        await request.read()
+        body = {"ok": False, "error": "ratelimited"}
+        return web.json_response(body, status=429, headers={"Retry-After": "1"})
 
     async def _record(self, call: Call) -> None:
         if self.keep_calls:
@@ -106,6 +146,21 @@ class TimedSlack(FakeSlack):
         app.router.add_post("/_quiet", quiet)
         app.router.add_post("/_watch", watch)
         app.router.add_get("/_dm_times", dm_times)
+
+        async def limit(request: web.Request) -> web.Response:
+            body = await request.json()
+            self.limit(str(body["method"]), float(body["per_second"]))
+            return web.json_response({"ok": True})
+
+        async def limited(_request: web.Request) -> web.Response:
+            return web.json_response(self.limited)
+
+        async def dm_posts(_request: web.Request) -> web.Response:
+            return web.json_response(self.dm_posts)
+
+        app.router.add_post("/_limit", limit)
+        app.router.add_get("/_limited", limited)
+        app.router.add_get("/_dm_posts", dm_posts)
 
 
 async def serve() -> None:

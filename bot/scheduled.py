@@ -87,7 +87,12 @@ async def _open(
     late = now - due
     if late > settings.misfire_grace:
         jobs.settle(run, "missed", f"{late} late")
-        log.warning("%s of %s skipped: the bot was down until %s after it", job, when(due), late)
+        log.warning(
+            "%s of %s skipped: %s late, past AMBASSADOR_MISFIRE_GRACE (the bot was down)",
+            job,
+            when(due),
+            late,
+        )
         return Due(due, "missed")
     if await state.is_paused(session):
         jobs.settle(run, "paused")
@@ -205,6 +210,7 @@ async def reminders_due(
             select(Person).where(col(Person.member).is_(True)).order_by(col(Person.id))
         )
         asked = gentle = 0
+        texts: dict[str, charter.Charter] = {}
         for person in members.all():
             platform = outbound.get(person.platform)
             pending = person.charter_version != version
@@ -216,8 +222,10 @@ async def reminders_due(
             wait = ACK_AGAIN if pending else gentle_after
             if platform is None or (last is not None and now - last < wait):
                 continue
-            t = Translator(person.language or settings.locale)
-            text = await charter.current(session, t)
+            language = person.language or settings.locale
+            if language not in texts:  # once per language, not once per person
+                texts[language] = await charter.current(session, Translator(language))
+            t, text = Translator(language), texts[language]
             await platform.enqueue(
                 session, charter_recall(t, text, pending=pending), to=person.user_id
             )

@@ -208,7 +208,7 @@ async def test_a_late_start_within_the_grace_sends_late_after_it_skips(
     w.clock.set(paris(2026, 11, 18, 11, 1))  # Wednesday, 2 h 1 after
     assert await tick(w.bot) == "missed"
     assert len(digests_posted(w)) == 1
-    assert "skipped: the bot was down" in caplog.text
+    assert "skipped: 2:01:00 late, past AMBASSADOR_MISFIRE_GRACE" in caplog.text
 
 
 async def test_paused_skips_and_logs_and_does_not_queue(
