@@ -15,7 +15,15 @@ import asyncio
 import sys
 from datetime import date
 
-from bench.core import CONCURRENCY, Config, Row, machine, postgres_version, run_all
+from bench.core import (
+    CONCURRENCY,
+    Config,
+    Row,
+    machine,
+    markdown_table,
+    postgres_version,
+    run_all,
+)
 from bench.fanout import FanoutConfig, run_fanout
 from bench.fanout import table as fanout_table
 from bench.model_claims import GRACE, SETTINGS, ModelConfig, run_model
@@ -45,21 +53,7 @@ def _cells(row: Row) -> tuple[str, ...]:
 
 def table(rows: list[Row]) -> str:
     """A Markdown table, padded so it also reads well in a terminal."""
-    lines = [HEADERS, *(_cells(row) for row in rows)]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(HEADERS))]
-    numeric = {2, 3, 4, 5, 6, 7}
-
-    def render(cells: tuple[str, ...]) -> str:
-        padded = (
-            cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
-            for i, cell in enumerate(cells)
-        )
-        return "| " + " | ".join(padded) + " |"
-
-    rule = "|" + "|".join(
-        "-" * (w + 1) + ":" if i in numeric else "-" * (w + 2) for i, w in enumerate(widths)
-    )
-    return "\n".join([render(lines[0]), rule + "|", *(render(line) for line in lines[1:])])
+    return markdown_table(HEADERS, [_cells(row) for row in rows], numeric={2, 3, 4, 5, 6, 7})
 
 
 def main(argv: list[str] | None = None) -> int:

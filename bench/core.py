@@ -500,3 +500,24 @@ async def run_all(config: Config, progress: Progress, pg_version: str | None) ->
         with postgres_databases() as fresh:
             rows += await run_database("PostgreSQL", fresh, config, progress)
     return rows
+
+
+def markdown_table(
+    headers: tuple[str, ...], rows: list[tuple[str, ...]], *, numeric: set[int]
+) -> str:
+    """A Markdown table, padded so it also reads well in a terminal; `numeric` columns
+    (by index) are right-aligned."""
+    lines = [headers, *rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
+
+    def render(cells: tuple[str, ...]) -> str:
+        padded = (
+            cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
+            for i, cell in enumerate(cells)
+        )
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "|" + "|".join(
+        "-" * (w + 1) + ":" if i in numeric else "-" * (w + 2) for i, w in enumerate(widths)
+    )
+    return "\n".join([render(lines[0]), rule + "|", *(render(line) for line in lines[1:])])

@@ -26,7 +26,13 @@ from aiohttp import ClientSession
 from sqlmodel import col, func, select
 
 from adapters.cli.serve import RunningBot, start_bot
-from bench.core import Progress, UrlFactory, postgres_databases, sqlite_databases
+from bench.core import (
+    Progress,
+    UrlFactory,
+    markdown_table,
+    postgres_databases,
+    sqlite_databases,
+)
 from bench.slack_server import ERRORS, RemoteFake, bench_settings, member_id
 from bot.clock import FixedClock
 from storage.models import Outbox, Person
@@ -248,21 +254,7 @@ def _cells(row: Fanout) -> tuple[str, ...]:
 
 def table(rows: list[Fanout]) -> str:
     """A Markdown table, padded so it also reads well in a terminal."""
-    lines = [HEADERS, *(_cells(row) for row in rows)]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(HEADERS))]
-    numeric = set(range(1, 11))
-
-    def render(cells: tuple[str, ...]) -> str:
-        padded = (
-            cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
-            for i, cell in enumerate(cells)
-        )
-        return "| " + " | ".join(padded) + " |"
-
-    rule = "|" + "|".join(
-        "-" * (w + 1) + ":" if i in numeric else "-" * (w + 2) for i, w in enumerate(widths)
-    )
-    return "\n".join([render(lines[0]), rule + "|", *(render(line) for line in lines[1:])])
+    return markdown_table(HEADERS, [_cells(row) for row in rows], numeric=set(range(1, 11)))
 
 
 def findings(rows: list[Fanout]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from urllib.parse import quote
 
 from bot.guardrail import Finding
@@ -25,6 +26,7 @@ from bot.messages import (
     Table,
 )
 from bot.services.charter import Charter
+from bot.services.schedule import Plan
 from bot.services.stats import FIGURES, PEOPLE_FIGURES, Week
 from storage.models import ContentItem, Draft
 
@@ -115,6 +117,23 @@ def ack_prompt(t: Translator, *, version: int, text: str, pending: int | None) -
             Actions((Button(t("charter.ack"), "ack", (str(version), pending_arg), "primary"),)),
         ),
     )
+
+
+def days_named(t: Translator, days: Sequence[int]) -> str:
+    """Weekdays (Monday 0) as the reader's language names them: "Mon, Wed, Fri"."""
+    names = t.choices("digest.day_names")
+    return ", ".join(names[day] for day in days)
+
+
+def schedule_words(t: Translator, plan: Plan, *, zone: str, due: datetime) -> dict[str, str]:
+    """The fields of a sentence about the digest's schedule (`digest.schedule_set`,
+    `status.schedule`): time, zone, days and the next one."""
+    return {
+        "time": plan.at.strftime("%H:%M"),
+        "zone": zone,
+        "days": days_named(t, plan.days),
+        "next": due.strftime("%Y-%m-%d %H:%M"),
+    }
 
 
 def figures_blocks(t: Translator, figures: Sequence[Week], *, min_group: int) -> tuple[Table, Note]:

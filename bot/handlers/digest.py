@@ -13,6 +13,7 @@ from bot.router import Router
 from bot.services import content, digests, schedule, state
 from bot.settings import parse_clock, parse_days
 from bot.views import digest as digest_view
+from bot.views import schedule_words
 
 CONSOLE = "console"  # the one platform with no channels: the digest is shown to everyone
 _CHANNEL = re.compile(r"^[\w.:@-]{1,128}$")
@@ -87,16 +88,9 @@ async def set_days(ctx: Context, command: Command) -> Reply:
 
 async def _schedule_said(ctx: Context) -> Reply:
     plan = await schedule.plan(ctx.session, ctx.settings)
-    names = ctx.t.choices("digest.day_names")
     due = schedule.next_digest(ctx.now, tz=ctx.settings.tz, at=plan.at, days=plan.days)
-    text = ctx.t(
-        "digest.schedule_set",
-        time=plan.at.strftime("%H:%M"),
-        zone=ctx.settings.timezone,
-        days=", ".join(names[day] for day in plan.days),
-        next=due.strftime("%Y-%m-%d %H:%M"),
-    )
-    return Reply.say(text)
+    words = schedule_words(ctx.t, plan, zone=ctx.settings.timezone, due=due)
+    return Reply.say(ctx.t("digest.schedule_set", **words))
 
 
 async def digest(ctx: Context, command: Command) -> Reply:

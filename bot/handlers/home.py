@@ -12,7 +12,7 @@ from bot.handlers.digest import digest_channel
 from bot.messages import Actions, Block, Button, Heading, Message, Note, Paragraph, Quote, Reply
 from bot.router import Router
 from bot.services import charter, content, drafts, schedule, state
-from bot.views import forget_button
+from bot.views import days_named, forget_button
 from storage import delivery
 from storage.models import Claim, ContentItem
 
@@ -102,8 +102,7 @@ async def _claims(ctx: Context) -> list[Block]:
 async def _programme(ctx: Context) -> list[Block]:
     t = ctx.t
     plan = await schedule.plan(ctx.session, ctx.settings)
-    names = t.choices("digest.day_names")
-    days = ", ".join(names[day] for day in plan.days)
+    days = days_named(t, plan.days)
     paused = await state.is_paused(ctx.session)
     live = await content.live(ctx.session, now=ctx.now)
     channel = await digest_channel(ctx)

@@ -10,6 +10,7 @@ from bot.messages import Heading, Message, Note, Paragraph, Reply, Table
 from bot.router import Router
 from bot.scheduled import DIGEST
 from bot.services import jobs, schedule, state
+from bot.views import schedule_words
 from storage import delivery
 
 
@@ -18,18 +19,11 @@ async def status(ctx: Context, command: Command) -> Reply:
     plan = await schedule.plan(ctx.session, ctx.settings)
     tz = ctx.settings.tz
     due = schedule.next_digest(ctx.now, tz=tz, at=plan.at, days=plan.days)
-    names = t.choices("digest.day_names")
     channel = await digest_channel(ctx)
     lines = [
         t("home.paused") if await state.is_paused(ctx.session) else t("home.running"),
         t("home.channel", channel=f"#{channel}" if channel else t("home.no_channel")),
-        t(
-            "status.schedule",
-            time=plan.at.strftime("%H:%M"),
-            zone=ctx.settings.timezone,
-            days=", ".join(names[day] for day in plan.days),
-            next=due.strftime("%Y-%m-%d %H:%M"),
-        ),
+        t("status.schedule", **schedule_words(t, plan, zone=ctx.settings.timezone, due=due)),
     ]
     heading = t("status.heading")
     blocks: list[Heading | Paragraph | Table | Note] = [
