@@ -3,6 +3,7 @@ the outbox of deliveries to retry. Keyword-only, on a session the caller owns.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -99,6 +100,7 @@ async def enqueue(
         next_attempt_at=now + delay,
         last_error=error[:500] if error else None,
         created_at=now,
+        sending_since=now if error else None,  # a failed attempt may still have gone out
     )
     session.add(row)
     await session.flush()
@@ -117,10 +119,17 @@ async def replace_pending(session: AsyncSession, *, row_id: int, payload: str) -
 
 
 async def lease_due(
-    session: AsyncSession, *, platform: str, now: datetime, lease: timedelta, limit: int = 50
+    session: AsyncSession,
+    *,
+    platform: str,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int = 50,
 ) -> list[Outbox]:
-    """Take the pending deliveries whose time has come, oldest first: each is pushed `lease`
-    into the future so another replica (or a crash) cannot send it twice meanwhile."""
+    """Take the pending deliveries whose time has come, oldest first, for process `owner`:
+    each is pushed `lease` into the future so another replica leaves it alone meanwhile.
+    A lease that ran out (its process died) makes the row due again."""
     result = await session.exec(
         select(Outbox)
         .where(
@@ -135,10 +144,45 @@ async def lease_due(
     rows = list(result.all())
     for row in rows:
         row.next_attempt_at = now + lease
-        row.attempts += 1
+        row.owner = owner
         session.add(row)
     await session.flush()
     return rows
+
+
+@dataclass(frozen=True)
+class Held:
+    """A leased row about to be sent; `since` is when an earlier attempt began, if one may
+    have reached the platform (the caller checks before sending again)."""
+
+    since: datetime | None
+
+
+async def start_sending(
+    session: AsyncSession, *, row_id: int, owner: str, now: datetime, lease: timedelta
+) -> Held | None:
+    """Renew `owner`'s lease on one row just before sending it and note that a send is under
+    way. None when the row is no longer this process's to send: its lease ran out while
+    earlier rows of the batch were slow and another replica took it, or it was settled."""
+    row = await session.get(Outbox, row_id, with_for_update=True, populate_existing=True)
+    if row is None or row.status != "pending" or row.owner != owner:
+        return None
+    held = Held(since=row.sending_since)
+    row.sending_since = row.sending_since or now
+    row.next_attempt_at = now + lease
+    row.attempts += 1
+    session.add(row)
+    await session.flush()
+    return held
+
+
+async def release(session: AsyncSession, *, ids: list[int], owner: str, now: datetime) -> None:
+    """Hand leased rows back, due at once: their process is stopping before sending them."""
+    await session.exec(
+        update(Outbox)
+        .where(col(Outbox.id).in_(ids), col(Outbox.owner) == owner, col(Outbox.status) == "pending")
+        .values(owner=None, next_attempt_at=now)
+    )
 
 
 async def settle(
@@ -156,6 +200,7 @@ async def settle(
         return
     if error is None:
         row.status = "sent"
+        row.sending_since = None
     elif permanent or row.attempts > len(delays):
         row.status = "failed"
         row.last_error = error[:500]

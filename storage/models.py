@@ -236,6 +236,10 @@ class Outbox(SQLModel, table=True):
     next_attempt_at: datetime = Field(sa_column=_utc())
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(sa_column=_utc())
+    owner: str | None = Field(default=None, max_length=32)  # the process that leased it
+    # Set when a send starts, cleared when it is settled: a row that has it may have reached
+    # the platform already (a crash, a timeout after Slack accepted), so it is checked first.
+    sending_since: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 
 class ModelCall(SQLModel, table=True):

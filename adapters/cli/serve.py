@@ -7,7 +7,6 @@ port 0, against a local fake Web API) and `serve` wraps it with signal handling.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import gc
 import logging
 import os
@@ -18,6 +17,7 @@ from collections import deque
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from aiohttp import ClientSession, web
@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from adapters.cli.wiring import create_app, slack_client
-from adapters.scheduler import Scheduler
+from adapters.scheduler import Pump, Scheduler, drain
 from adapters.server import SLACK_PATH, build_web_app, start
 from adapters.slack.delivery import SlackDelivery
 from adapters.slack.transport import Job, SlackWorker, build_slack, build_worker
@@ -63,7 +63,7 @@ class RunningBot:
     supervisor: asyncio.Task[None] | None = None
     generation: int = 0  # how many worker processes have been started
     waiting: deque[Job] = field(default_factory=lambda: deque(maxlen=MAX_WAITING))
-    sweeps: list[concurrent.futures.Future[None]] = field(default_factory=list)
+    pump: Pump | None = None  # the outbox sender on the worker thread's loop
     socket: AsyncSocketModeHandler | None = None
 
     @property
@@ -95,10 +95,10 @@ class RunningBot:
         return {"worker": "running" if alive else "restarting", "generation": self.generation}
 
     async def close(self) -> None:
-        for task in self.sweeps:
-            task.cancel()
         if self.scheduler is not None and self.worker is not None:
             self.worker.loop.call_soon_threadsafe(self.scheduler.stop)
+        if self.pump is not None and self.worker is not None:
+            await self.worker.call(self.pump.stop())
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
         await self.runner.cleanup()  # no new requests
@@ -117,18 +117,9 @@ class RunningBot:
             await self.core.database.dispose()
 
 
-async def sweep(core: Ambassador, slack: SlackDelivery, every: float) -> None:
-    """Retry what the outbox holds, forever (housekeeping is a scheduled job)."""
-    while True:
-        await asyncio.sleep(every)
-        try:
-            await slack.retry_due()
-        except Exception:
-            log.exception("outbox sweep failed")
-
-
-async def _start(scheduler: Scheduler) -> None:
-    scheduler.start()  # on the loop this runs on: the worker's
+async def _start(scheduler: Scheduler, pump: Pump) -> None:
+    pump.start()  # on the loop this runs on: the worker's
+    scheduler.start()
 
 
 async def _worker_side(core: Ambassador, settings: Settings) -> tuple[ClientSession, SlackWorker]:
@@ -240,10 +231,12 @@ async def start_bot(
         session, slack_worker = await bot.worker.call(_worker_side(core, settings))
         bot.session, bot.slack_worker = session, slack_worker
         slack = bot.slack
-        bot.scheduler = Scheduler(core, [slack], flush=slack.retry_due)
-        if sweep_every is not None:
-            bot.sweeps.append(bot.worker.submit(sweep(core, slack, sweep_every)))
-            await bot.worker.call(_start(bot.scheduler))
+        if sweep_every is None:  # the caller ticks; a tick sends what it queued at once
+            bot.scheduler = Scheduler(core, [slack], send=partial(drain, slack.retry_due))
+        else:
+            bot.pump = Pump(slack.retry_due, every=sweep_every)
+            bot.scheduler = Scheduler(core, [slack], send=bot.pump.wake)
+            await bot.worker.call(_start(bot.scheduler, bot.pump))
     if socket_mode and settings.slack_app_token is not None:
         bot.socket = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
         await bot.socket.connect_async()  # type: ignore[no-untyped-call]

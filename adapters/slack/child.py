@@ -15,9 +15,9 @@ import logging
 import os
 import sys
 
-from adapters.cli.serve import GC_THRESHOLDS, OUTBOX_EVERY, WORKER_NICE, sweep
+from adapters.cli.serve import GC_THRESHOLDS, OUTBOX_EVERY, WORKER_NICE
 from adapters.cli.wiring import create_app, slack_client
-from adapters.scheduler import Scheduler
+from adapters.scheduler import Pump, Scheduler
 from adapters.slack.transport import Job, build_worker
 from bot.settings import Settings
 
@@ -33,8 +33,8 @@ async def main() -> None:
 
     session = ClientSession()
     worker = build_worker(core, slack_client(settings, session))
-    sweeper = asyncio.create_task(sweep(core, worker.slack, OUTBOX_EVERY))
-    scheduler = Scheduler(core, [worker.slack], flush=worker.slack.retry_due).start()
+    pump = Pump(worker.slack.retry_due, every=OUTBOX_EVERY).start()
+    scheduler = Scheduler(core, [worker.slack], send=pump.wake).start()
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
@@ -51,10 +51,10 @@ async def main() -> None:
         task = asyncio.create_task(worker.process(job))
         pending.add(task)
         task.add_done_callback(pending.discard)
+    scheduler.stop()
     if pending:  # the server is stopping: finish what was acknowledged
         await asyncio.wait(pending, timeout=30)
-    sweeper.cancel()
-    scheduler.stop()
+    await pump.stop()  # the row in hand is settled, the rest handed back
     await session.close()
     await core.database.dispose()
 

@@ -12,10 +12,11 @@ import base64
 import json
 import logging
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -30,6 +31,7 @@ from bot.i18n import Translator, normalise_language
 from bot.messages import Audience, Message, Reply
 from storage import delivery
 from storage.database import Database
+from storage.models import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ SCOPES = {
     "chat.postEphemeral": "chat:write",
     "chat.update": "chat:write",
     "conversations.open": "im:write",
+    "conversations.history": "im:history",  # after a crash: did a direct message go out?
     "users.info": "users:read",
     "files.getUploadURLExternal": "files:write",  # the weekly report's chart, to admins
     "files.completeUploadExternal": "files:write",
@@ -50,7 +53,10 @@ CHANNEL_GAP = 1.0  # seconds between posts to one channel (Slack's pace)
 LOCALE_TTL = 24 * 3600.0
 CACHE_SIZE = 20_000
 RETRY_DELAYS = (5, 30, 120, 600, 1800)  # outbox backoff; after the last, the row is failed
-LEASE = timedelta(minutes=2)  # a leased row is left alone by other replicas this long
+LEASE = timedelta(seconds=30)  # a leased row is left alone by other replicas this long
+SEND_BUDGET = 20.0  # seconds one outbox delivery may take, retries included (< LEASE)
+CLOCK_SKEW = timedelta(minutes=1)  # how far Slack's clock may be from ours, either way
+METADATA_TYPE = "ambassador_delivery"  # marks a direct message with its outbox row
 
 Respond = Callable[..., Awaitable[Any]]
 
@@ -95,6 +101,7 @@ class SlackDelivery:
         default_channel: str | None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        send_budget: float = SEND_BUDGET,
     ) -> None:
         self.client = client
         self.database = database
@@ -102,12 +109,14 @@ class SlackDelivery:
         self.default_channel = default_channel
         self._monotonic = monotonic
         self._sleep = sleep
+        self.send_budget = send_budget
         self._dm: _Lru = _Lru()
         self._placed: _Lru = _Lru()  # message key -> (channel, ts): what a later one replaces
         self._queued: _Lru = _Lru()  # message key -> outbox row id, while not sent yet
         self._locale: _Lru = _Lru()
         self._last_post: dict[str, float] = {}
         self._channel_locks: dict[str, asyncio.Lock] = {}
+        self.owner = uuid.uuid4().hex  # this process, as the outbox's leases name it
 
     async def _call(self, method: str, **params: Any) -> dict[str, Any]:
         """Every Web API call goes through here, so SCOPES lists them all (the SDK's typed
@@ -207,13 +216,22 @@ class SlackDelivery:
         return True
 
     async def _post(
-        self, kind: str, target: str, payload: dict[str, Any], anchor: tuple[str, int] | None
+        self,
+        kind: str,
+        target: str,
+        payload: dict[str, Any],
+        anchor: tuple[str, int] | None,
+        row: int | None = None,
     ) -> tuple[str, str] | None:
-        """Post; returns where the message now is (channel, ts)."""
+        """Post; returns where the message now is (channel, ts). A direct message from the
+        outbox carries its `row` in Slack's message metadata, so `_arrived` can find it."""
         if kind == "file":
             await self._upload(await self.dm_channel(target), payload)
             return None
         channel = await self.dm_channel(target) if kind == "direct" else target
+        if row is not None and kind == "direct":
+            marker = {"event_type": METADATA_TYPE, "event_payload": {"outbox": row}}
+            payload = {**payload, "metadata": marker}
         response = await self._paced_post(channel, payload)
         placed = (str(response.get("channel", channel)), str(response.get("ts", "")))
         if anchor is None:
@@ -329,27 +347,52 @@ class SlackDelivery:
         files = [{"id": ticket["file_id"], "title": payload["title"]}]
         await self._call("files.completeUploadExternal", files=files, channel_id=channel)
 
-    async def retry_due(self) -> int:
+    async def retry_due(self, stop: asyncio.Event | None = None) -> int:
         """Send what the outbox holds and is due; returns how many went out.
 
-        Rows are leased in a short transaction first (another replica skips them), sent with
-        no transaction open, then marked sent, rescheduled or failed.
+        Rows are leased in a short transaction first (another replica skips them). Each is
+        then held anew just before its send, sent with no transaction open, and marked
+        sent, rescheduled or failed. A row whose earlier attempt may have reached Slack (the
+        process died mid-send, or a call timed out after Slack took it) is looked for in
+        the conversation before it is sent again. Once `stop` is set (the process is
+        stopping), the rows not started yet are handed back at once.
         """
         now = self.clock.now()
         async with self.database.transaction() as session:
-            rows = await delivery.lease_due(session, platform=PLATFORM, now=now, lease=LEASE)
+            rows = await delivery.lease_due(
+                session, platform=PLATFORM, owner=self.owner, now=now, lease=LEASE
+            )
         sent = 0
-        for row in rows:
+        for index, row in enumerate(rows):
+            if stop is not None and stop.is_set():
+                async with self.database.transaction() as session:
+                    await delivery.release(
+                        session,
+                        ids=[r.id or 0 for r in rows[index:]],
+                        owner=self.owner,
+                        now=self.clock.now(),
+                    )
+                break
+            row_id = row.id or 0
+            async with self.database.transaction() as session:
+                held = await delivery.start_sending(
+                    session, row_id=row_id, owner=self.owner, now=self.clock.now(), lease=LEASE
+                )
+            if held is None:  # taken over by another replica after our lease ran out
+                continue
             anchor = (row.anchor_kind, row.anchor_id) if row.anchor_kind and row.anchor_id else None
+            payload = json.loads(row.payload)
             error: str | None = None
             try:
-                await self._post(row.kind, row.target, json.loads(row.payload), anchor)
+                async with asyncio.timeout(self.send_budget):
+                    if held.since is None or not await self._arrived(row, payload, held.since):
+                        await self._post(row.kind, row.target, payload, anchor, row_id)
             except Exception as exc:  # noqa: BLE001 - recorded on the row, retried later
                 error = error_of(exc)
             async with self.database.transaction() as session:
                 await delivery.settle(
                     session,
-                    row_id=row.id or 0,
+                    row_id=row_id,
                     error=error,
                     now=self.clock.now(),
                     delays=RETRY_DELAYS,
@@ -358,8 +401,44 @@ class SlackDelivery:
             if error is None:
                 sent += 1
             else:
-                log.warning("outbox delivery %s failed again: %s", row.id, error)
+                log.warning("outbox delivery %s failed again: %s", row_id, error)
         return sent
+
+    async def _arrived(self, row: Outbox, payload: dict[str, Any], since: datetime) -> bool:
+        """Whether an earlier attempt of `row` reached Slack, so it must not go again.
+
+        A direct message is looked for in the conversation (im:history) by the row id in
+        its metadata; a file, by its name. A channel message cannot be checked, since the
+        bot does not read channels: it is sent again, and the log says so.
+        """
+        if row.kind == "channel":
+            log.warning(
+                "outbox delivery %s to a channel may have gone out before; sending it again",
+                row.id,
+            )
+            return False
+        channel = await self.dm_channel(row.target)
+        oldest = f"{(since - CLOCK_SKEW).timestamp():.6f}"
+        cursor: str | None = None
+        while True:
+            page = await self._call(
+                "conversations.history",
+                channel=channel,
+                oldest=oldest,
+                include_all_metadata=True,
+                limit=200,
+                **({"cursor": cursor} if cursor else {}),
+            )
+            for message in page.get("messages", []):
+                if row.kind == "direct":
+                    found = message.get("metadata", {}).get("event_payload", {})
+                    if found.get("outbox") == row.id:
+                        return True
+                elif any(f.get("name") == payload["filename"] for f in message.get("files", [])):
+                    return True
+            cursor = page.get("response_metadata", {}).get("next_cursor") or None
+            if cursor is None:
+                return False
 
     async def publish_home(self, user: str, message: Message) -> None:
         await self._call("views.publish", user_id=user, view=home_view(message))

@@ -39,7 +39,11 @@ class FakeSlack:
     url: str = ""
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
-    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> posts
+    stall_after: dict[str, int] = field(default_factory=dict)
+    _last_ts: float = 0.0
+    _files: dict[str, str] = field(default_factory=dict)  # file id -> name
+    _stalled: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> None:
         app = web.Application()
@@ -55,6 +59,7 @@ class FakeSlack:
         self.url = f"http://127.0.0.1:{port}/api/"
 
     async def close(self) -> None:
+        self._stalled.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -74,6 +79,17 @@ class FakeSlack:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         body = {"ok": False, "error": "ratelimited" if status == 429 else error}
         self.failures.setdefault(method, []).extend([(status, headers, body)] * times)
+
+    def stall(self, method: str, *, after: int) -> None:
+        """After `after` more answered calls of `method`, the next one is carried out
+        (recorded, and in the history) but never answered: its caller waits until it is
+        killed, as a process dying between Slack's accepting a message and its noting it."""
+        self.stall_after[method] = after
+
+    def _ts(self) -> str:
+        """Slack's message timestamps: the time, unique and increasing."""
+        self._last_ts = max(time.time(), self._last_ts + 0.000001)
+        return f"{self._last_ts:.6f}"
 
     async def _record(self, call: Call) -> None:
         async with self._changed:
@@ -99,11 +115,48 @@ class FakeSlack:
             status, headers, body = queued.pop(0)
             await self._record(Call(method + ":failed", params))
             return web.json_response(body, status=status, headers=headers)
+        answer = self._answer(method, params)  # in the history before waiters look
         await self._record(Call(method, params))
-        return web.json_response(self._answer(method, params))
+        left = self.stall_after.get(method)
+        if left is not None:
+            self.stall_after[method] = left - 1
+            if left <= 0:
+                del self.stall_after[method]  # one call stalls; the ones after are answered
+                await self._stalled.wait()
+        return web.json_response(answer)
+
+    def _post(self, channel: str, ts: str, **message: Any) -> None:
+        self.history.setdefault(channel, []).append({"ts": ts, **message})
+
+    def _history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history: newest first, after `oldest`, in pages of `limit`."""
+        oldest = float(params.get("oldest") or 0)
+        posts = [
+            m for m in self.history.get(str(params.get("channel")), []) if float(m["ts"]) > oldest
+        ]
+        posts.reverse()
+        start = int(params.get("cursor") or 0)
+        limit = int(params.get("limit") or 100)
+        page = posts[start : start + limit]
+        more = start + limit < len(posts)
+        return {
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        ts = f"{1_700_000_000 + next(self._ts)}.000100"
+        ts = self._ts()
+        if method == "chat.postMessage":
+            extra = {"metadata": params["metadata"]} if params.get("metadata") else {}
+            self._post(str(params.get("channel")), ts, text=params.get("text"), **extra)
+        if method == "files.getUploadURLExternal":
+            self._files[f"F{ts}"] = str(params.get("filename"))
+        if method == "files.completeUploadExternal":
+            files = params.get("files")
+            files = json.loads(files) if isinstance(files, str) else files or []
+            shared = [{"id": f["id"], "name": self._files.get(f["id"])} for f in files]
+            self._post(str(params.get("channel_id")), ts, files=shared)
         answers: dict[str, Callable[[], dict[str, Any]]] = {
             "auth.test": lambda: {"user_id": BOT_USER, "bot_id": "BBOT", "team_id": "T1"},
             "chat.postMessage": lambda: {"channel": params.get("channel"), "ts": ts},
@@ -118,11 +171,12 @@ class FakeSlack:
             },
             "views.publish": lambda: {"view": {"id": "VHOME"}},
             "files.getUploadURLExternal": lambda: {
-                "upload_url": self.url.replace("/api/", f"/upload/F{ts[:10]}"),
-                "file_id": f"F{ts[:10]}",
+                "upload_url": self.url.replace("/api/", f"/upload/F{ts}"),
+                "file_id": f"F{ts}",
             },
             "files.completeUploadExternal": lambda: {"files": [{"id": "F"}]},
             "views.open": lambda: {"view": {"id": "VMODAL"}},
+            "conversations.history": lambda: self._history(params),
         }
         if method not in answers:
             return {"ok": False, "error": "unknown_method"}
@@ -137,6 +191,11 @@ class FakeSlack:
         data = await request.read()
         await self._record(Call("upload", {"id": request.match_info["id"], "data": data}))
         return web.Response(text="OK")
+
+    async def wait_until(self, condition: Callable[[], bool], *, within: float = 15.0) -> None:
+        """Wait until `condition` (on the calls or the history) holds, without sleeping."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(condition)
 
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
