@@ -1,9 +1,9 @@
-"""One aiohttp server for every HTTP endpoint of the bot: `/slack/events` (and Teams'
-`/api/messages` later), plus `GET /healthz` for load balancers."""
+"""One aiohttp server for every HTTP endpoint of the bot: `/slack/events`, Teams'
+`/api/messages`, and `GET /healthz` for load balancers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -14,10 +14,12 @@ MAX_BODY = 1024 * 1024  # Slack payloads are small; anything larger is not Slack
 
 
 Health = Callable[[], dict[str, object]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+TEAMS_PATH = "/api/messages"
 
 
 def build_web_app(
-    *, slack: AsyncApp | None = None, health: Health | None = None
+    *, slack: AsyncApp | None = None, teams: Handler | None = None, health: Health | None = None
 ) -> web.Application:
     """`health` adds details (the worker's state) to `/healthz`."""
     app = web.Application(client_max_size=MAX_BODY)
@@ -33,6 +35,8 @@ def build_web_app(
             return await to_aiohttp_response(response)
 
         app.router.add_post(SLACK_PATH, slack_events)
+    if teams is not None:
+        app.router.add_post(TEAMS_PATH, teams)
     return app
 
 

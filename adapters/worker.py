@@ -11,14 +11,34 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import json
 import logging
 import os
 import threading
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Job:
+    """What an acknowledged request leaves to do: plain JSON, so it can cross to a worker
+    thread or a worker process alike."""
+
+    kind: str
+    body: dict[str, Any]
+
+    def line(self) -> bytes:
+        """One line of the pipe to a worker process."""
+        return json.dumps({"kind": self.kind, "body": self.body}).encode() + b"\n"
+
+    @classmethod
+    def from_json(cls, line: str) -> Job:
+        data = json.loads(line)
+        return cls(str(data["kind"]), dict(data["body"]))
 
 
 class Worker:

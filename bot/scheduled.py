@@ -143,7 +143,7 @@ async def _digest(
     sent = []
     for outbound in platforms:
         channel = await state.get(session, state.digest_channel_key(outbound.platform))
-        channel = channel or settings.digest_channel
+        channel = channel or settings.default_digest_channel(outbound.platform)
         if not channel:
             log.warning("digest of %s: no digest channel on %s", label, outbound.platform)
             continue

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     microsoft_app_password: SecretStr | None = Field(None, alias="MICROSOFT_APP_PASSWORD")
     microsoft_app_tenant_id: str | None = Field(None, alias="MICROSOFT_APP_TENANT_ID")
     microsoft_app_type: str = Field("MultiTenant", alias="MICROSOFT_APP_TYPE")
+    # "local": Teams with authentication OFF, for the Bot Framework Emulator on one machine.
+    teams_mode: str | None = Field(None, alias="AMBASSADOR_TEAMS")
 
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
@@ -123,12 +125,32 @@ class Settings(BaseSettings):
         "azure_openai_api_key",
         "azure_openai_endpoint",
         "digest_channel",
+        "teams_mode",
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """`OPENAI_API_KEY=` (in .env, or passed down to a worker process) means "not set"."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("teams_mode")
+    @classmethod
+    def _local_only(cls, value: str | None) -> str | None:
+        if value is not None and value.strip().lower() != "local":
+            raise ValueError("AMBASSADOR_TEAMS takes one value, local (authentication off)")
+        return value.strip().lower() if value else None
+
+    @field_validator("microsoft_app_type")
+    @classmethod
+    def _known_app_type(cls, value: str) -> str:
+        known = {
+            "multitenant": "MultiTenant",
+            "singletenant": "SingleTenant",
+            "userassignedmsi": "UserAssignedMSI",
+        }
+        if value.strip().lower() not in known:
+            raise ValueError("MICROSOFT_APP_TYPE is MultiTenant, SingleTenant or UserAssignedMSI")
+        return known[value.strip().lower()]
 
     @field_validator("timezone")
     @classmethod
@@ -184,13 +206,18 @@ class Settings(BaseSettings):
         hours, minutes = self.digest_time.split(":")
         return time(int(hours), int(minutes))
 
+    def default_digest_channel(self, platform: str) -> str | None:
+        """`AMBASSADOR_DIGEST_CHANNEL` is a Slack channel id; a Teams channel is chosen by
+        typing `digest here` in it, since Teams ids are not something people can see."""
+        return self.digest_channel if platform == "slack" else None
+
     @property
     def chat_platforms(self) -> list[str]:
         """The chat platforms whose credentials are configured."""
         platforms = []
         if self.slack_bot_token:
             platforms.append("slack")
-        if self.microsoft_app_id:
+        if self.microsoft_app_id or self.teams_mode == "local":
             platforms.append("teams")
         return platforms
 

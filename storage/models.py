@@ -242,6 +242,24 @@ class Outbox(SQLModel, table=True):
     sending_since: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 
+class Conversation(SQLModel, table=True):
+    """Where the bot may speak without being spoken to first (Teams' proactive messages):
+    a conversation reference, kept from the last activity the bot received there. A
+    person's own chat with the bot names them (`user_id`), so `forget` erases it."""
+
+    __tablename__ = "conversation"
+    __table_args__ = (Index("ix_conversation_user", "platform", "user_id"),)
+
+    platform: str = Field(primary_key=True, max_length=16)
+    conversation_id: str = Field(primary_key=True, max_length=256)
+    kind: str = Field(max_length=16)  # personal | channel | groupChat
+    user_id: str | None = Field(default=None, max_length=128)  # a personal chat's person
+    tenant_id: str | None = Field(default=None, max_length=64)
+    service_url: str = Field(max_length=512)
+    reference: str = Field(sa_column=Column(Text, nullable=False))  # JSON, as the SDK has it
+    updated_at: datetime = Field(sa_column=_utc())
+
+
 class ModelCall(SQLModel, table=True):
     """One call to the drafting model, for the cost figures: when, which model, how it
     ended and the tokens it cost. Anonymous: no person, claim or text."""

@@ -152,3 +152,18 @@ def test_no_utcnow(folder: str) -> None:
         if (lines := utcnow_uses(path.read_text("utf-8")))
     }
     assert uses == {}
+
+
+def test_botbuilder_stays_in_the_teams_adapter() -> None:
+    """botbuilder-python is archived (its successor is the Microsoft 365 Agents SDK): a swap
+    must touch `adapters/teams/` only."""
+    sdk = ("botbuilder", "botframework")
+    outside = [
+        found
+        for folder in ("bot", "storage", "adapters")
+        for found in offending_imports(folder, sdk)
+        if not found.startswith("adapters/teams/")
+    ]
+    assert outside == []
+    inside = offending_imports("adapters", sdk)
+    assert any(found.startswith("adapters/teams/transport.py") for found in inside)

@@ -9,7 +9,8 @@ import pytest
 from sqlmodel import select
 
 from adapters.cli.wiring import slack_client
-from adapters.slack.delivery import LEASE, RETRY_DELAYS, Origin, SlackDelivery
+from adapters.outbox import LEASE, RETRY_DELAYS
+from adapters.slack.delivery import Origin, SlackDelivery
 from bot.app import Ambassador
 from bot.clock import FixedClock
 from bot.commands import Actor, Command

@@ -24,6 +24,7 @@ from adapters.cli.serve import serve
 from adapters.cli.wiring import create_app, require_current_schema
 from adapters.console.translate import render
 from adapters.console.transport import ConsoleSession
+from adapters.teams.package import DEFAULT_NAME, write_package
 from bot.errors import AmbassadorError, ConfigurationError, Paused
 from bot.i18n import Translator
 from bot.messages import Anchor, Audience
@@ -87,6 +88,17 @@ def _parser() -> argparse.ArgumentParser:
     mode = dig.add_mutually_exclusive_group(required=True)
     mode.add_argument("--preview", action="store_true", help="print it without sending")
     mode.add_argument("--now", action="store_true", help="send it now")
+
+    teams = sub.add_parser("teams", help="Microsoft Teams")
+    teams_sub = teams.add_subparsers(dest="teams_command", required=True, parser_class=_Parser)
+    package = teams_sub.add_parser("package", help="write the Teams app package (a zip to upload)")
+    package.add_argument("--app-id", required=True, help="the bot's Microsoft App ID (a GUID)")
+    package.add_argument(
+        "--out",
+        type=Path,
+        default=Path(DEFAULT_NAME),
+        help=f"the zip to write (default {DEFAULT_NAME})",
+    )
     return parser
 
 
@@ -268,6 +280,12 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _teams(settings: Settings, args: argparse.Namespace) -> int:
+    path = write_package(args.app_id, args.out)
+    print(Translator(settings.locale)("cli.teams_packaged", path=str(path)))
+    return 0
+
+
 async def _db(settings: Settings, args: argparse.Namespace) -> int:
     migrate.upgrade(settings.database_url)
     print(Translator(settings.locale)("cli.upgraded", revision=migrate.head_revision() or "-"))
@@ -299,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _console(settings, user=args.user, script=args.script)
         if args.command == "run":
             return _run(settings, args)
+        if args.command == "teams":
+            return _teams(settings, args)
         return asyncio.run(COMMANDS[args.command](settings, args))
     except ValidationError as exc:
         first = exc.errors()[0]

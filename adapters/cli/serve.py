@@ -28,8 +28,13 @@ from adapters.cli.wiring import create_app, slack_client
 from adapters.scheduler import Pump, Scheduler, drain
 from adapters.server import SLACK_PATH, build_web_app, start
 from adapters.slack.delivery import SlackDelivery
-from adapters.slack.transport import Job, SlackWorker, build_slack, build_worker
-from adapters.worker import Worker
+from adapters.slack.transport import SlackWorker, build_slack, build_worker
+from adapters.teams.delivery import TeamsDelivery
+from adapters.teams.transport import JOB as TEAMS_JOB
+from adapters.teams.transport import TEAMS_PATH, TeamsWorker, messages_handler
+from adapters.teams.transport import build_adapter as build_teams_adapter
+from adapters.teams.transport import build_worker as build_teams_worker
+from adapters.worker import Job, Worker
 from bot.app import Ambassador
 from bot.clock import Clock
 from bot.errors import ConfigurationError
@@ -56,7 +61,7 @@ class RunningBot:
     port: int
     runner: web.AppRunner
     worker: Worker | None = None
-    slack_worker: SlackWorker | None = None  # the working side, when it runs on `worker`
+    side: WorkerSide | None = None  # the working side, when it runs on `worker`
     scheduler: Scheduler | None = None  # on the worker thread's loop (tests call its tick)
     session: ClientSession | None = None
     child: asyncio.subprocess.Process | None = None
@@ -69,8 +74,16 @@ class RunningBot:
     @property
     def slack(self) -> SlackDelivery:
         """The worker thread's Slack delivery (tests call its outbox sweep)."""
-        assert self.slack_worker is not None, "the delivery lives in the worker process"
-        return self.slack_worker.slack
+        assert self.side is not None, "the delivery lives in the worker process"
+        assert self.side.slack is not None, "Slack is not configured"
+        return self.side.slack.slack
+
+    @property
+    def teams(self) -> TeamsDelivery:
+        """The worker thread's Teams delivery."""
+        assert self.side is not None, "the delivery lives in the worker process"
+        assert self.side.teams is not None, "Teams is not configured"
+        return self.side.teams.teams
 
     async def call(self, work: Coroutine[Any, Any, T]) -> T:
         assert self.worker is not None, "no worker thread: the work runs in another process"
@@ -85,8 +98,8 @@ class RunningBot:
             self.child.stdin.write(job.line())
             return
         assert self.worker is not None
-        assert self.slack_worker is not None
-        self.worker.submit(self.slack_worker.process(job))
+        assert self.side is not None
+        self.worker.submit(self.side.process(job))
 
     def health(self) -> dict[str, object]:
         if self.child is None:
@@ -122,10 +135,47 @@ async def _start(scheduler: Scheduler, pump: Pump) -> None:
     scheduler.start()
 
 
-async def _worker_side(core: Ambassador, settings: Settings) -> tuple[ClientSession, SlackWorker]:
+@dataclass
+class WorkerSide:
+    """Everything after the acknowledgement, for each connected platform: made on the loop
+    it runs on (a worker thread's, or the worker process's)."""
+
+    session: ClientSession  # the Slack client's pooled connections
+    slack: SlackWorker | None
+    teams: TeamsWorker | None
+
+    @property
+    def outbound(self) -> list[SlackDelivery | TeamsDelivery]:
+        """The platforms the scheduled jobs send to."""
+        found: list[SlackDelivery | TeamsDelivery] = []
+        if self.slack is not None:
+            found.append(self.slack.slack)
+        if self.teams is not None:
+            found.append(self.teams.teams)
+        return found
+
+    async def process(self, job: Job) -> None:
+        worker = self.teams if job.kind == TEAMS_JOB else self.slack
+        if worker is None:
+            log.error("a %s job, and that platform is not configured", job.kind)
+            return
+        await worker.process(job)
+
+    async def retry_due(self, stop: asyncio.Event | None = None) -> int:
+        """One outbox sweep per platform."""
+        sent = 0
+        for outbound in self.outbound:
+            sent += await outbound.retry_due(stop)
+        return sent
+
+
+async def worker_side(core: Ambassador, settings: Settings) -> WorkerSide:
     """Made on the worker loop, where every delivery runs (pooled connections)."""
     session = ClientSession()
-    return session, build_worker(core, slack_client(settings, session))
+    platforms = settings.chat_platforms
+    slack = build_worker(core, slack_client(settings, session)) if "slack" in platforms else None
+    teams = build_teams_worker(core, settings) if "teams" in platforms else None
+    return WorkerSide(session, slack, teams)
 
 
 def _as_env(value: object) -> str:
@@ -191,14 +241,15 @@ async def start_bot(
     (`worker_process`, as `ambassador run` does) or on a worker thread (tests: the clock
     and randomness can be injected there). `sweep_every=None` leaves outbox sweeps and
     scheduler ticks to the caller."""
-    if "teams" in settings.chat_platforms:
-        raise ConfigurationError("cli.platform_not_built", platforms="teams")
+    platforms = settings.chat_platforms
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
     socket_mode = settings.slack_app_token is not None
-    if not socket_mode and not secret:
+    if "slack" in platforms and not socket_mode and not secret:
         raise ConfigurationError("cli.slack_secret")
+    if settings.teams_mode == "local" and settings.microsoft_app_id:
+        raise ConfigurationError("cli.teams_local_and_id")
     await asyncio.to_thread(migrate.upgrade, settings.database_url)
     # Switch threads more often than the default 5 ms: acknowledgements wait less for the GIL.
     sys.setswitchinterval(SWITCH_INTERVAL)
@@ -208,17 +259,26 @@ async def start_bot(
     def hand_off(job: Job) -> None:  # the bot exists by the time a request arrives
         handle[0].hand_off(job)
 
-    bolt = build_slack(
-        core,
-        slack_client(settings),
-        signing_secret=None if socket_mode else secret,
-        hand_off=hand_off,
+    bolt = (
+        build_slack(
+            core,
+            slack_client(settings),
+            signing_secret=None if socket_mode else secret,
+            hand_off=hand_off,
+        )
+        if "slack" in platforms
+        else None
     )
+    teams = (
+        messages_handler(build_teams_adapter(settings), hand_off) if "teams" in platforms else None
+    )
+    if settings.teams_mode == "local":
+        log.warning("Teams authentication is OFF (AMBASSADOR_TEAMS=local): for one machine only")
 
     def health() -> dict[str, object]:
         return handle[0].health()
 
-    web_app = build_web_app(slack=None if socket_mode else bolt, health=health)
+    web_app = build_web_app(slack=None if socket_mode else bolt, teams=teams, health=health)
     runner, port = await start(web_app, host=settings.host, port=settings.port)
     bot = RunningBot(core, port, runner)
     handle.append(bot)
@@ -228,16 +288,15 @@ async def start_bot(
         bot.supervisor = asyncio.create_task(_supervise(bot, settings))
     else:
         bot.worker = Worker(nice=WORKER_NICE).start()
-        session, slack_worker = await bot.worker.call(_worker_side(core, settings))
-        bot.session, bot.slack_worker = session, slack_worker
-        slack = bot.slack
+        side = await bot.worker.call(worker_side(core, settings))
+        bot.session, bot.side = side.session, side
         if sweep_every is None:  # the caller ticks; a tick sends what it queued at once
-            bot.scheduler = Scheduler(core, [slack], send=partial(drain, slack.retry_due))
+            bot.scheduler = Scheduler(core, side.outbound, send=partial(drain, side.retry_due))
         else:
-            bot.pump = Pump(slack.retry_due, every=sweep_every)
-            bot.scheduler = Scheduler(core, [slack], send=bot.pump.wake)
+            bot.pump = Pump(side.retry_due, every=sweep_every)
+            bot.scheduler = Scheduler(core, side.outbound, send=bot.pump.wake)
             await bot.worker.call(_start(bot.scheduler, bot.pump))
-    if socket_mode and settings.slack_app_token is not None:
+    if bolt is not None and socket_mode and settings.slack_app_token is not None:
         bot.socket = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
         await bot.socket.connect_async()  # type: ignore[no-untyped-call]
     # Everything built so far lives as long as the process: keep it out of the collector's
@@ -251,8 +310,12 @@ async def start_bot(
 async def serve(settings: Settings) -> int:
     bot = await start_bot(settings, worker_process=True)
     t = bot.core.translator(None)
-    mode = "Socket Mode" if bot.socket else f"http://{settings.host}:{bot.port}{SLACK_PATH}"
-    print(t("cli.listening", port=bot.port, slack=mode), file=sys.stderr, flush=True)
+    base = f"http://{settings.host}:{bot.port}"
+    if "slack" in settings.chat_platforms:
+        mode = "Socket Mode" if bot.socket else base + SLACK_PATH
+        print(t("cli.listening", port=bot.port, slack=mode), file=sys.stderr, flush=True)
+    if "teams" in settings.chat_platforms:
+        print(t("cli.listening_teams", url=base + TEAMS_PATH), file=sys.stderr, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

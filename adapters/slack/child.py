@@ -1,7 +1,8 @@
 """`python -m adapters.slack.child`: the worker process of `ambassador run`.
 
 The server process verifies and acknowledges; this process does everything after (database,
-core, Web API calls), reading one JSON job per line on stdin. Two processes share no
+core, Slack's Web API and Teams' Bot Connector calls), reading one JSON job per line on
+stdin. Two processes share no
 interpreter lock and no garbage collector pauses, so acknowledgements stay fast however
 busy the drafting gets. Settings come from the environment, as for the server.
 """
@@ -15,10 +16,10 @@ import logging
 import os
 import sys
 
-from adapters.cli.serve import GC_THRESHOLDS, OUTBOX_EVERY, WORKER_NICE
-from adapters.cli.wiring import create_app, slack_client
+from adapters.cli.serve import GC_THRESHOLDS, OUTBOX_EVERY, WORKER_NICE, worker_side
+from adapters.cli.wiring import create_app
 from adapters.scheduler import Pump, Scheduler
-from adapters.slack.transport import Job, build_worker
+from adapters.worker import Job
 from bot.settings import Settings
 
 log = logging.getLogger("ambassador.worker")
@@ -29,12 +30,9 @@ async def main() -> None:
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICE)  # acknowledgements, in the server process, come first
     core = create_app(settings)
-    from aiohttp import ClientSession  # noqa: PLC0415 - made on this loop, here
-
-    session = ClientSession()
-    worker = build_worker(core, slack_client(settings, session))
-    pump = Pump(worker.slack.retry_due, every=OUTBOX_EVERY).start()
-    scheduler = Scheduler(core, [worker.slack], send=pump.wake).start()
+    worker = await worker_side(core, settings)  # made on this loop, here
+    pump = Pump(worker.retry_due, every=OUTBOX_EVERY).start()
+    scheduler = Scheduler(core, worker.outbound, send=pump.wake).start()
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
@@ -55,7 +53,7 @@ async def main() -> None:
     if pending:  # the server is stopping: finish what was acknowledged
         await asyncio.wait(pending, timeout=30)
     await pump.stop()  # the row in hand is settled, the rest handed back
-    await session.close()
+    await worker.session.close()
     await core.database.dispose()
 
 

@@ -13,7 +13,6 @@ import json
 import logging
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from adapters.outbox import RETRY_DELAYS, SEND_BUDGET, Lru, send_due
 from adapters.slack.inbound import PLATFORM
 from adapters.slack.render import home_view, message_payload
 from bot.clock import Clock
@@ -51,10 +51,6 @@ SCOPES = {
 PERMANENT = {"not_in_channel", "channel_not_found", "is_archived", "invalid_blocks", "msg_too_long"}
 CHANNEL_GAP = 1.0  # seconds between posts to one channel (Slack's pace)
 LOCALE_TTL = 24 * 3600.0
-CACHE_SIZE = 20_000
-RETRY_DELAYS = (5, 30, 120, 600, 1800)  # outbox backoff; after the last, the row is failed
-LEASE = timedelta(seconds=30)  # a leased row is left alone by other replicas this long
-SEND_BUDGET = 20.0  # seconds one outbox delivery may take, retries included (< LEASE)
 CLOCK_SKEW = timedelta(minutes=1)  # how far Slack's clock may be from ours, either way
 METADATA_TYPE = "ambassador_delivery"  # marks a direct message with its outbox row
 
@@ -81,14 +77,6 @@ def error_of(exc: Exception) -> str:
     return type(exc).__name__
 
 
-class _Lru(OrderedDict[str, Any]):
-    def remember(self, key: str, value: Any) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > CACHE_SIZE:
-            self.popitem(last=False)
-
-
 class SlackDelivery:
     platform = PLATFORM  # as the scheduled jobs see it (`bot.scheduled.Outbound`)
 
@@ -110,10 +98,10 @@ class SlackDelivery:
         self._monotonic = monotonic
         self._sleep = sleep
         self.send_budget = send_budget
-        self._dm: _Lru = _Lru()
-        self._placed: _Lru = _Lru()  # message key -> (channel, ts): what a later one replaces
-        self._queued: _Lru = _Lru()  # message key -> outbox row id, while not sent yet
-        self._locale: _Lru = _Lru()
+        self._dm: Lru = Lru()
+        self._placed: Lru = Lru()  # message key -> (channel, ts): what a later one replaces
+        self._queued: Lru = Lru()  # message key -> outbox row id, while not sent yet
+        self._locale: Lru = Lru()
         self._last_post: dict[str, float] = {}
         self._channel_locks: dict[str, asyncio.Lock] = {}
         self.owner = uuid.uuid4().hex  # this process, as the outbox's leases name it
@@ -348,61 +336,27 @@ class SlackDelivery:
         await self._call("files.completeUploadExternal", files=files, channel_id=channel)
 
     async def retry_due(self, stop: asyncio.Event | None = None) -> int:
-        """Send what the outbox holds and is due; returns how many went out.
+        """Send what the outbox holds and is due (`adapters.outbox.send_due`); returns how
+        many went out."""
+        return await send_due(
+            database=self.database,
+            clock=self.clock,
+            platform=PLATFORM,
+            owner=self.owner,
+            send=self._send_row,
+            error_of=error_of,
+            permanent=PERMANENT,
+            budget=self.send_budget,
+            stop=stop,
+        )
 
-        Rows are leased in a short transaction first (another replica skips them). Each is
-        then held anew just before its send, sent with no transaction open, and marked
-        sent, rescheduled or failed. A row whose earlier attempt may have reached Slack (the
-        process died mid-send, or a call timed out after Slack took it) is looked for in
-        the conversation before it is sent again. Once `stop` is set (the process is
-        stopping), the rows not started yet are handed back at once.
-        """
-        now = self.clock.now()
-        async with self.database.transaction() as session:
-            rows = await delivery.lease_due(
-                session, platform=PLATFORM, owner=self.owner, now=now, lease=LEASE
-            )
-        sent = 0
-        for index, row in enumerate(rows):
-            if stop is not None and stop.is_set():
-                async with self.database.transaction() as session:
-                    await delivery.release(
-                        session,
-                        ids=[r.id or 0 for r in rows[index:]],
-                        owner=self.owner,
-                        now=self.clock.now(),
-                    )
-                break
-            row_id = row.id or 0
-            async with self.database.transaction() as session:
-                held = await delivery.start_sending(
-                    session, row_id=row_id, owner=self.owner, now=self.clock.now(), lease=LEASE
-                )
-            if held is None:  # taken over by another replica after our lease ran out
-                continue
-            anchor = (row.anchor_kind, row.anchor_id) if row.anchor_kind and row.anchor_id else None
-            payload = json.loads(row.payload)
-            error: str | None = None
-            try:
-                async with asyncio.timeout(self.send_budget):
-                    if held.since is None or not await self._arrived(row, payload, held.since):
-                        await self._post(row.kind, row.target, payload, anchor, row_id)
-            except Exception as exc:  # noqa: BLE001 - recorded on the row, retried later
-                error = error_of(exc)
-            async with self.database.transaction() as session:
-                await delivery.settle(
-                    session,
-                    row_id=row_id,
-                    error=error,
-                    now=self.clock.now(),
-                    delays=RETRY_DELAYS,
-                    permanent=error in PERMANENT if error else False,
-                )
-            if error is None:
-                sent += 1
-            else:
-                log.warning("outbox delivery %s failed again: %s", row_id, error)
-        return sent
+    async def _send_row(self, row: Outbox, payload: dict[str, Any], since: datetime | None) -> None:
+        """One outbox row: unless an earlier attempt (begun at `since`) is found to have
+        reached Slack, post it."""
+        if since is not None and await self._arrived(row, payload, since):
+            return
+        anchor = (row.anchor_kind, row.anchor_id) if row.anchor_kind and row.anchor_id else None
+        await self._post(row.kind, row.target, payload, anchor, row.id)
 
     async def _arrived(self, row: Outbox, payload: dict[str, Any], since: datetime) -> bool:
         """Whether an earlier attempt of `row` reached Slack, so it must not go again.

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import inbound, modals
 from adapters.slack.delivery import Origin, SlackDelivery
+from adapters.worker import Job
 from bot.app import Ambassador
 from bot.commands import Command
 from bot.messages import Anchor, Reply
@@ -46,24 +45,6 @@ _LINKS = re.compile(r"^link:")
 
 Ack = Callable[..., Awaitable[None]]
 HandOff = Callable[["Job"], object]  # takes over the work after an acknowledgement
-
-
-@dataclass(frozen=True)
-class Job:
-    """What an acknowledged request leaves to do: plain JSON, so it can cross to a worker
-    thread or a worker process alike."""
-
-    kind: str
-    body: dict[str, Any]
-
-    def line(self) -> bytes:
-        """One line of the pipe to a worker process."""
-        return json.dumps({"kind": self.kind, "body": self.body}).encode() + b"\n"
-
-    @classmethod
-    def from_json(cls, line: str) -> Job:
-        data = json.loads(line)
-        return cls(str(data["kind"]), dict(data["body"]))
 
 
 class SlackReceiver:
@@ -124,7 +105,9 @@ class SlackWorker:
     def __init__(self, core: Ambassador, slack: SlackDelivery) -> None:
         self.core = core
         self.slack = slack
-        self._router_names = {route.name for route in core.router.listed(frozenset({"admin"}))}
+        self._router_names = {
+            route.name for route in core.router.listed(frozenset({"admin", "manager"}))
+        }
         self._processors: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
             "command": self._command,
             "action": self._action,

@@ -49,7 +49,7 @@ async def send_now(ctx: Context, command: Command) -> Reply:
 async def digest_channel(ctx: Context) -> str | None:
     """The channel chosen in chat for this platform, else `AMBASSADOR_DIGEST_CHANNEL`."""
     chosen = await state.get(ctx.session, state.digest_channel_key(ctx.actor.platform))
-    return chosen or ctx.settings.digest_channel
+    return chosen or ctx.settings.default_digest_channel(ctx.actor.platform)
 
 
 async def set_channel(ctx: Context, command: Command) -> Reply:

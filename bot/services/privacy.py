@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.commands import Actor
 from bot.services import ledger, people
+from storage import conversations
 from storage.models import (
     Claim,
     ContentItem,
@@ -82,6 +83,12 @@ async def export(session: AsyncSession, actor: Actor) -> dict[str, object]:
         ],
         "claims": claims,
         "consent_ledger": [ledger.as_record(entry) for entry in consent],
+        "chats_with_the_bot": [
+            {"conversation": c.conversation_id, "last_seen": _iso(c.updated_at)}
+            for c in await conversations.of_user(
+                session, platform=actor.platform, user_id=actor.user_id
+            )
+        ],
     }
 
 
@@ -128,7 +135,8 @@ async def erase(session: AsyncSession, actor: Actor, *, now: datetime) -> Erased
     for grant in grants.all():
         await session.delete(grant)
         roles += 1
-    # drafts still waiting to be delivered to them go too
+    # drafts still waiting to be delivered to them go too, and where the bot reached them
+    await conversations.forget_user(session, platform=actor.platform, user_id=actor.user_id)
     await session.exec(
         delete(Outbox).where(
             col(Outbox.platform) == actor.platform,
