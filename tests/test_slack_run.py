@@ -87,8 +87,9 @@ async def test_run_serves_slack_and_stops_on_sigterm(tmp_path: Path) -> None:
             )
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0
-        rest = (await process.stderr.read()).decode()
+        rest = (await asyncio.wait_for(process.stderr.read(), 30)).decode()
         assert "Traceback" not in rest
+        assert "still running after cancel" not in rest, rest
     finally:
         if process.returncode is None:
             process.kill()

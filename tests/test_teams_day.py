@@ -395,7 +395,7 @@ async def test_ambassador_run_serves_teams(tmp_path: Path) -> None:
             await fake.wait_for("reply", lambda c: "Added item #1" in c.text(), within=60)
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0
-        rest = (await process.stderr.read()).decode()
+        rest = (await asyncio.wait_for(process.stderr.read(), 30)).decode()
         assert "Traceback" not in rest
     finally:
         if process.returncode is None:

@@ -23,6 +23,7 @@ from adapters.worker import Job
 from bot.settings import Settings
 
 log = logging.getLogger("ambassador.worker")
+EXIT_WITHIN = 10.0  # seconds the tasks still running at exit get to end once cancelled
 
 
 async def main() -> None:
@@ -53,8 +54,27 @@ async def main() -> None:
     if pending:  # the server is stopping: finish what was acknowledged
         await asyncio.wait(pending, timeout=30)
     await pump.stop()  # the row in hand is settled, the rest handed back
+    await _cancel_the_rest()
     await worker.session.close()
     await core.database.dispose()
+
+
+async def _cancel_the_rest() -> None:
+    """Whatever is still running (a tick, a request past its 30 s) is cancelled while the
+    database is still open, so its transaction rolls back; cancelled after the engine is
+    disposed, it would wait for ever on a connection that is gone. Bounded all the same:
+    the process must end, or the server waiting on it never stops."""
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    if not others:
+        return
+    _, stuck = await asyncio.wait(others, timeout=EXIT_WITHIN)
+    if stuck:
+        names = ", ".join(sorted(t.get_coro().__qualname__ for t in stuck))  # type: ignore[union-attr]
+        log.error("still running after cancel, exiting anyway: %s", names)
+        logging.shutdown()
+        os._exit(1)
 
 
 if __name__ == "__main__":
