@@ -1,7 +1,9 @@
-"""`python -m bench [--quick] [--only core|slack|model|fanout]`: run the benchmarks, print
-the machine and a table per suite (the core through `Ambassador.handle`; Slack Claim clicks
-over HTTP; simultaneous claims drafted by a fake language model). `--only fanout` (charter
-reminders to every member against a rate-limited fake Slack) is not part of the default run.
+"""`python -m bench [--quick] [--only core|slack|model|fanout|teams]`: run the benchmarks,
+print the machine and a table per suite (the core through `Ambassador.handle`; Slack Claim
+clicks over HTTP; simultaneous claims drafted by a fake language model). `--only fanout`
+(charter reminders to every member against a rate-limited fake Slack) and `--only teams`
+(Teams Claim and "I agree" presses against a fake Bot Connector) are not part of the
+default run.
 
 Progress goes to stderr so stdout is exactly what docs/benchmarks.md records. Nothing is
 written anywhere else: the SQLite files live in a temporary directory and the PostgreSQL
@@ -28,6 +30,9 @@ from bench.fanout import FanoutConfig, run_fanout
 from bench.fanout import table as fanout_table
 from bench.model_claims import GRACE, SETTINGS, ModelConfig, run_model
 from bench.slack_clicks import TARGET_P99_MS, TARGET_RATIO, ClickConfig, run_slack
+from bench.teams_acks import ITEMS as TEAMS_ITEMS
+from bench.teams_acks import PER_SECOND as TEAMS_PER_SECOND
+from bench.teams_acks import TeamsConfig, run_teams
 
 HEADERS = ("database", "benchmark", "n", "rate", "p50 ms", "p95 ms", "p99 ms", "max ms", "note")
 
@@ -61,18 +66,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="100 members instead of 500 (core, fanout), 200 clicks not 1,000, "
+        help="100 members instead of 500 (core, fanout, teams), 200 clicks not 1,000, "
         "50 model claims not 200",
     )
     parser.add_argument(
         "--only",
-        choices=("core", "slack", "model", "fanout"),
-        help="one suite instead of the first three (the default); fanout runs only so",
+        choices=("core", "slack", "model", "fanout", "teams"),
+        help="one suite instead of the first three (the default); fanout and teams run only so",
     )
     parser.add_argument("--clicks", type=int, help="Slack: how many Claim clicks")
-    parser.add_argument("--rate", type=float, help="Slack: clicks per second")
+    parser.add_argument("--rate", type=float, help="Slack: clicks, Teams: Claim presses per second")
     parser.add_argument("--claims", type=int, help="model: how many simultaneous claims")
-    parser.add_argument("--members", type=int, help="fanout: how many members")
+    parser.add_argument("--members", type=int, help="fanout, teams: how many members")
     parser.add_argument("--limit", type=float, help="fanout: chat.postMessage calls per second")
     args = parser.parse_args(argv)
     config = Config.quick() if args.quick else Config()
@@ -82,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     claims = ModelConfig(args.claims or claims.claims, claims.delay)
     fanout = FanoutConfig.quick() if args.quick else FanoutConfig()
     fanout = FanoutConfig(args.members or fanout.members, args.limit or fanout.per_second)
+    teams = TeamsConfig.quick() if args.quick else TeamsConfig()
+    teams = TeamsConfig(args.members or teams.members, args.rate or teams.rate)
 
     def progress(text: str) -> None:
         print(f"... {text}", file=sys.stderr, flush=True)
@@ -146,6 +153,20 @@ def main(argv: list[str] | None = None) -> int:
         print(fanout_table(fanned.rows))
         print()
         for line in fanned.findings:
+            print(f"- {line}")
+    if args.only == "teams":
+        print(f"Ambassador Teams acknowledgements, {date.today().isoformat()}")
+        print(
+            f"{teams.members:,} members press Claim on a {TEAMS_ITEMS}-item digest card at "
+            f"{teams.rate:g}/s (open loop), then I agree on their join card; AMBASSADOR_TEAMS="
+            f"local, fake Bot Connector; one draft each, <= {TEAMS_PER_SECOND} sends/s into "
+            "one conversation"
+        )
+        print()
+        acked = asyncio.run(run_teams(teams, progress, pg_version))
+        print(table(acked.rows))
+        print()
+        for line in acked.findings:
             print(f"- {line}")
     return 0
 

@@ -402,3 +402,21 @@ async def test_ambassador_run_serves_teams(tmp_path: Path) -> None:
             process.kill()
             await process.wait()
         await fake.close()
+
+
+async def test_the_weekly_report_reaches_a_teams_admin_with_its_chart(world: World) -> None:
+    """Monday morning (the fixed clock: 09:00 in Paris, the 08:00 report within its grace):
+    the admin's chat gets the figures as a card and the chart as an inline PNG."""
+    w = world
+    assert await w.send(w.teams.conversation_update(user=ADMIN)) == 201
+    await w.settled()
+    assert w.bot.scheduler is not None
+    await w.bot.call(w.bot.scheduler.tick())
+    sent = w.chat(ADMIN)[1:]  # after the welcome
+    assert len(sent) == 2
+    table, chart = sent
+    assert validate(card_of(table)) == []
+    (image,) = chart["attachments"]
+    assert image["contentType"] == "image/png"
+    assert image["contentUrl"].startswith("data:image/png;base64,iVBORw0KGgo")
+    assert len(json.dumps(chart).encode()) < MAX_BYTES  # a small chart: well within
