@@ -171,6 +171,7 @@ async def test_a_day_in_teams(world: World) -> None:
     # the channel's welcome came first, in the channel the bot was added to
     assert "voluntary and unpaid" in words(w.fake.posts(TEAM.id)[0])
     assert any("Digest sent" in words(p) for p in w.chat(MANAGER))
+    assert any("posted in #General" in words(p) for p in w.chat(MANAGER))  # not its id
 
     # a colleague presses Claim on the card: the join card comes to their own chat
     ann = User.named("Ann Colleague")

@@ -811,3 +811,21 @@ def test_validate_finds_what_teams_would_refuse() -> None:
         "card.actions[0]<Action.ShowCard>.card.body[0]: wrap must be true or false"
     ]
     assert validate({"type": "AdaptiveCard"}) == ["card: version is required"]
+
+
+def test_commands_are_written_as_a_teams_user_types_them() -> None:
+    """No slash commands in Teams: `/ambassador leave` reads `leave`, and the digest channel
+    is chosen with `@Ambassador digest here`; a data export is left exactly as it is."""
+    t = Translator("en")
+    message = Message(
+        "x",
+        (
+            Paragraph(t("join.already")),
+            Note(t("digest.no_channel")),
+            Data("me.json", '{"note": "`/ambassador leave`"}'),
+        ),
+    )
+    text = json.dumps(activities(message), ensure_ascii=False)
+    assert "/ambassador" not in text.split("me.json")[0]
+    assert "digest here" in text
+    assert "`/ambassador leave`" in text  # inside the export, untouched

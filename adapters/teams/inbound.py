@@ -149,7 +149,9 @@ def command(
     if words[:2] and words[0].lower() == "digest" and len(words) == 2 and words[1].lower() in HERE:
         if place.personal:
             return Command(who, "digest", ("here",), text)  # the core explains the usage
-        return Command(who, "digest", ("channel", place.conversation), text)
+        name = ((activity.get("channelData") or {}).get("channel") or {}).get("name")
+        shown = str(name or "General").split()[:8]  # the General channel comes unnamed
+        return Command(who, "digest", ("channel", place.conversation, *shown), text)
     if place.personal:
         if not text:
             return None

@@ -37,7 +37,7 @@ import json
 import re
 import string
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -537,9 +537,35 @@ def _render(message: Message, blocks: list[Block], summary: str) -> Json:
     return _card_message(message, blocks, summary)
 
 
+_CHOOSE_CHANNEL = re.compile(r"`/ambassador digest (?:channel|canal) #[\w-]+`")
+_SLASH_COMMAND = "`/ambassador "
+
+
+def _teams_text(text: str) -> str:
+    """Commands as a Teams user types them: no slash command, just the words to the bot
+    (`leave`), and a digest channel is chosen by `digest here` typed in it."""
+    if _SLASH_COMMAND not in text:
+        return text
+    return _CHOOSE_CHANNEL.sub("`@Ambassador digest here`", text).replace(_SLASH_COMMAND, "`")
+
+
+def teams_words(value: Any) -> Any:
+    """`_teams_text` over every text of a message; a data export and the buttons' commands
+    are left exactly as they are."""
+    if isinstance(value, str):
+        return _teams_text(value)
+    if isinstance(value, tuple):
+        return tuple(teams_words(v) for v in value)
+    if is_dataclass(value) and not isinstance(value, Data | Button | LinkButton | type):
+        changes = {f.name: teams_words(getattr(value, f.name)) for f in fields(value)}
+        return replace(value, **changes)
+    return value
+
+
 def activities(message: Message) -> list[Json]:
     """The Bot Framework message activities for one neutral message, in order, each under
     BUDGET (so under MAX_BYTES once sent): usually one; a Data block adds one per chunk."""
+    message = teams_words(message)
     summary = text_of(message)
     found: list[Json] = []
     pending: list[Block] = []

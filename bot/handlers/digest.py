@@ -53,14 +53,16 @@ async def digest_channel(ctx: Context) -> str | None:
 
 
 async def set_channel(ctx: Context, command: Command) -> Reply:
-    """`digest channel #name`: adapters hand the channel's id as the argument."""
-    if len(command.args) != 2:
+    """`digest channel #name`: adapters hand the channel's id as the argument, and may add
+    the name people know it by (Teams' ids are not something anyone reads)."""
+    if len(command.args) < 2:
         raise UsageError("error.usage_of", usage="digest channel #channel")
     channel = command.args[1].lstrip("#")
     if not _CHANNEL.match(channel):
         raise InvalidInput("digest.error_channel", channel=command.args[1][:80])
     await state.put(ctx.session, state.digest_channel_key(ctx.actor.platform), channel)
-    return Reply.say(ctx.t("digest.channel_set", channel=channel))
+    shown = " ".join(command.args[2:])[:80] or channel
+    return Reply.say(ctx.t("digest.channel_set", channel=shown))
 
 
 async def set_time(ctx: Context, command: Command) -> Reply:
