@@ -421,3 +421,35 @@ async def test_the_weekly_report_reaches_a_teams_admin_with_its_chart(world: Wor
     assert image["contentType"] == "image/png"
     assert image["contentUrl"].startswith("data:image/png;base64,iVBORw0KGgo")
     assert len(json.dumps(chart).encode()) < MAX_BYTES  # a small chart: well within
+
+
+async def test_add_content_from_the_overview_card(world: World) -> None:
+    """`home` shows the overview; its "Add content" opens the form as a card (managers
+    only); the filled-in card adds the item, and a bad URL is a short error."""
+    w = world
+    await w.say(MANAGER, "home")
+    home = w.chat(MANAGER)[-1]
+    press = w.teams.card_submit(action(home, "Add content"), user=MANAGER, reply_to=home["id"])
+    assert await w.send(press) == 201
+    await w.settled()
+    form = w.chat(MANAGER)[-1]
+    assert validate(card_of(form)) == []
+    inputs = [e["id"] for e in card_of(form)["body"] if str(e["type"]).startswith("Input.")]
+    assert inputs == ["url", "title", "summary", "expires"]
+    submit = action(form, "Add") | {"url": "https://example.com/new", "title": "Open day"}
+    filled = w.teams.card_submit(submit, user=MANAGER, reply_to=form["id"])
+    assert await w.send(filled) == 201
+    await w.settled()
+    assert "Added item #1: Open day" in words(w.chat(MANAGER)[-1])
+    bad = action(form, "Add") | {"url": "javascript:alert(1)", "title": "x"}
+    assert await w.send(w.teams.card_submit(bad, user=MANAGER, reply_to=form["id"])) == 201
+    await w.settled()
+    assert "Added item" not in words(w.chat(MANAGER)[-1])
+    async with w.db.transaction() as session:
+        assert len((await session.exec(select(ContentItem))).all()) == 1
+    # a member who is not a manager gets no form
+    ann = User.named("Ann Colleague")
+    form_press = w.teams.card_submit({"amb": "add_form", "args": []}, user=ann, reply_to="1")
+    assert await w.send(form_press) == 201
+    await w.settled()
+    assert "Only the comms managers" in words(w.chat(ann)[-1])

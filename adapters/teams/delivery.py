@@ -258,6 +258,12 @@ class TeamsDelivery:
                 log.exception("could not record what Teams message %s is about", first)
         return first
 
+    async def send_to_person(self, origin: Origin, activity: dict[str, Any]) -> None:
+        """A ready-made activity (the "Add content" form) into the person's chat."""
+        assert origin.user is not None
+        conversation = await self._conversation("direct", origin.user, origin.place)
+        await self._send(conversation, activity)
+
     async def post_to(self, conversation: str, message: Message) -> None:
         """`message` into that very conversation (the welcome, where the bot was added)."""
         anchor = (message.anchor.kind, message.anchor.id) if message.anchor else None

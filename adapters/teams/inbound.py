@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.teams.render import decode_action
+from adapters.teams.render import FORM_COMMAND, decode_action, decode_form
 from bot.commands import Actor, Command, Via, parse
 from bot.i18n import normalise_language
 from bot.messages import Anchor
@@ -136,6 +136,9 @@ def command(
     who = actor(user, language_of(activity))
     value = activity.get("value")
     if value is not None:
+        form = decode_form(value)
+        if form is not None:  # the "Add content" card, filled in
+            return Command(who, FORM_COMMAND, form, via=Via.BUTTON)
         decoded = decode_action(value)
         if decoded is None:
             return None
@@ -149,8 +152,8 @@ def command(
     if words[:2] and words[0].lower() == "digest" and len(words) == 2 and words[1].lower() in HERE:
         if place.personal:
             return Command(who, "digest", ("here",), text)  # the core explains the usage
-        name = ((activity.get("channelData") or {}).get("channel") or {}).get("name")
-        shown = str(name or "General").split()[:8]  # the General channel comes unnamed
+        named = ((activity.get("channelData") or {}).get("channel") or {}).get("name")
+        shown = str(named or "General").split()[:8]  # the General channel comes unnamed
         return Command(who, "digest", ("channel", place.conversation, *shown), text)
     if place.personal:
         if not text:

@@ -56,6 +56,7 @@ from bot.messages import (
     Quote,
     Table,
 )
+from bot.services import content
 from bot.views import KEYCAPS
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -580,6 +581,70 @@ def activities(message: Message) -> list[Json]:
     if pending or not found:
         found.append(_render(message, pending, summary))
     return found
+
+
+FORM_COMMAND = "add_form"  # the "Add content" card's submit; its inputs come alongside
+FORM_FIELDS = (
+    ("url", 2000),
+    ("title", content.MAX_TITLE),
+    ("summary", content.MAX_SUMMARY),
+    ("expires", 10),  # YYYY-MM-DD, as Input.Date gives it
+)
+
+
+def add_content_card(heading: str, labels: dict[str, str], submit: str) -> Json:
+    """The "Add content" form as an Adaptive Card (Slack shows a modal): its inputs are
+    merged into the Action.Submit's value, which `decode_form` reads back."""
+    body: list[Json] = [_text_block(escape(heading), weight="Bolder", size="Medium")]
+    for name, limit in FORM_FIELDS:
+        field: Json = {"id": name, "label": labels[name]}
+        if name == "expires":
+            body.append({"type": "Input.Date", **field})
+            continue
+        body.append(
+            {
+                "type": "Input.Text",
+                **field,
+                "maxLength": limit,
+                "isRequired": name == "url",
+                "isMultiline": name == "summary",
+                **({"style": "Url"} if name == "url" else {}),
+            }
+        )
+    card = {
+        "$schema": CARD_SCHEMA,
+        "type": "AdaptiveCard",
+        "version": CARD_VERSION,
+        "body": body,
+        "actions": [
+            {
+                "type": "Action.Submit",
+                "title": _one_line(submit)[:MAX_TITLE],
+                "data": {ACTION_KEY: FORM_COMMAND, ARGS_KEY: []},
+            }
+        ],
+    }
+    return {
+        "type": "message",
+        "summary": _one_line(heading)[:MAX_SUMMARY],
+        "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}],
+    }
+
+
+def decode_form(value: object) -> tuple[str, str, str, str] | None:
+    """The four answers of a submitted "Add content" card (blank when left empty), or None
+    when `value` is not one. Untrusted: every answer is a string, cut to its limit."""
+    if not isinstance(value, dict) or value.get(ACTION_KEY) != FORM_COMMAND:
+        return None
+    if not any(name in value for name, _ in FORM_FIELDS):
+        return None
+    answers = []
+    for name, limit in FORM_FIELDS:
+        answer = value.get(name, "")
+        if not isinstance(answer, str):
+            return None
+        answers.append(answer.strip()[:limit])
+    return answers[0], answers[1], answers[2], answers[3]
 
 
 def decode_action(value: object) -> tuple[str, tuple[str, ...]] | None:

@@ -25,10 +25,12 @@ from botbuilder.schema import Activity
 from adapters.server import TEAMS_PATH
 from adapters.teams import inbound
 from adapters.teams.delivery import Origin, TeamsDelivery
+from adapters.teams.render import FORM_COMMAND, add_content_card
 from adapters.worker import Job
 from bot.app import Ambassador
 from bot.commands import Command
 from bot.messages import Anchor, Reply
+from bot.services import people
 from bot.settings import Settings
 from storage import delivery
 
@@ -182,11 +184,27 @@ class TeamsWorker:
         if command is None:
             return
         origin = self._origin(activity)
+        if command.name == FORM_COMMAND and not command.args:
+            await self._open_add_form(command, origin)
+            return
         if command.name == "digest" and command.args == ("here",):
             text = self.core.translator(origin.language)("teams.here_in_channel")
             await self.teams.deliver(Reply.say(text), origin)
             return
         await self._run(command, origin)
+
+    async def _open_add_form(self, command: Command, origin: Origin) -> None:
+        """The overview's "Add content" shows the form as a card, for managers only
+        (checked here, and again by the router when the filled-in card comes back)."""
+        async with self.core.database.transaction() as session:
+            roles = await people.roles_of(session, self.core.settings, command.actor)
+        t = self.core.translator(command.actor.language)
+        if "manager" not in roles:
+            await self.teams.deliver(Reply.say(t("error.forbidden_manager")), origin)
+            return
+        labels = {name: t(f"slack.form_{name}") for name in ("url", "title", "summary", "expires")}
+        card = add_content_card(t("slack.form_heading"), labels, t("slack.form_submit"))
+        await self.teams.send_to_person(origin, card)
 
     async def _run(self, command: Command, origin: Origin) -> None:
         async def deliver(reply: Reply) -> None:

@@ -197,6 +197,11 @@ def _fact_set(element: Json, path: str, problems: Problems) -> None:
         _string(fact, "value", f"{path}.facts[{index}]", problems)
 
 
+def _input(element: Json, path: str, problems: Problems) -> None:
+    """Inputs: `id` is required (it names the answer in the submitted value)."""
+    _string(element, "id", path, problems, empty=False)
+
+
 _ELEMENTS: dict[str, Callable[[Json, str, Problems], None]] = {
     "TextBlock": _text_block,
     "RichTextBlock": _rich_text_block,
@@ -206,6 +211,8 @@ _ELEMENTS: dict[str, Callable[[Json, str, Problems], None]] = {
     "Table": _table,
     "Image": _image,
     "FactSet": _fact_set,
+    "Input.Text": _input,
+    "Input.Date": _input,
 }
 
 
