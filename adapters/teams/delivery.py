@@ -154,7 +154,6 @@ class TeamsDelivery:
             await self.remember(reference, kind="personal", user=user, tenant=tenant)
 
         await self._retrying(
-            f"open:{user}",
             lambda: self.adapter.create_conversation(
                 self.app_id, keep, parameters, "msteams", service_url, None
             ),
@@ -190,7 +189,7 @@ class TeamsDelivery:
                 await self._sleep(wait)
         sent.append(self._monotonic())
 
-    async def _retrying(self, conversation: str, call: Callable[[], Awaitable[Any]]) -> Any:
+    async def _retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
         """Teams' 429, 412, 502 and 504 are tried again after Retry-After or a backoff."""
         for attempt in range(TRIES):
             try:
@@ -229,8 +228,7 @@ class TeamsDelivery:
         async with lock:
             await self._paced(conversation)
             await self._retrying(
-                conversation,
-                lambda: self.adapter.continue_conversation(reference, logic, self.app_id),
+                lambda: self.adapter.continue_conversation(reference, logic, self.app_id)
             )
         return result[0] if result else ""
 
