@@ -11,9 +11,10 @@ stdin closes or SIGTERM. Control routes:
   loop; 504 after S seconds);
 - `POST /_watch` with `{"needle": N}`: from now on, note when each conversation first got
   an activity holding N (sent, or an update to one), and every send's time per conversation;
-- `GET /_stats`: how many conversations have such an activity, and when the last came;
+- `GET /_stats`: how many conversations have such an activity, when the last came, and
+  how many sends there have been;
 - `GET /_report`: per conversation, how many activities holding N it has now (updates
-  applied), when the first came, and the most sends into it within any one second.
+  applied), when the first came, how many sends it got and the most within any one second.
 """
 
 from __future__ import annotations
@@ -131,6 +132,7 @@ class TimedConnector(FakeConnector):
             "matching": {c: n for c, n in matching.items() if n},
             "firsts": self.firsts,
             "max_per_second": busiest,
+            "sends_into": {c: len(t) for c, t in self.send_times.items()},
             "sends": sum(len(t) for t in self.send_times.values()),
             "creates": self.creates,
             "failed": self.failed,
@@ -158,7 +160,10 @@ class TimedConnector(FakeConnector):
             return web.json_response({"ok": True})
 
         async def stats(_request: web.Request) -> web.Response:
-            return web.json_response({"matched": len(self.firsts), "last": self.last})
+            sends = sum(len(t) for t in self.send_times.values())
+            return web.json_response(
+                {"matched": len(self.firsts), "last": self.last, "sends": sends}
+            )
 
         async def report(_request: web.Request) -> web.Response:
             return web.json_response(self.report())

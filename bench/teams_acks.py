@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import json
 import logging
 import os
@@ -32,13 +34,13 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
+from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector, web
 from sqlalchemy import distinct
 from sqlmodel import col, func, select
 
@@ -68,6 +70,7 @@ CARD_WITHIN = 150.0  # seconds after a press for the join card to arrive (the wo
 DRAIN_WITHIN = 30.0  # seconds without progress after which the missing drafts are missing
 SETUP_WITHIN = 30.0  # seconds for each setup step's answer
 POLL_EVERY = 0.5
+QUIET = 1.5  # seconds without a send after the last draft: the run is over
 
 Progress = Callable[[str], None]
 
@@ -113,7 +116,7 @@ def action_data(activity: dict[str, Any], title: str) -> dict[str, Any]:
 def teams_settings(database_url: str) -> Settings:
     """Explicit values, so a developer's environment or .env cannot change the figures:
     Teams only (no Slack token), authentication off, template drafts."""
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         _env_file=None,
         DATABASE_URL=database_url,
         AMBASSADOR_TEAMS="local",
@@ -190,8 +193,8 @@ async def server_stats(bot: RunningBot, cpu: Cpu) -> dict[str, Any]:
     """What the database holds, and the CPU the processes used since the ready line."""
     counts = select(
         func.count(col(Claim.id)),
-        func.count(distinct(Claim.person_id)),
-        func.count(distinct(Claim.item_id)),
+        func.count(distinct(col(Claim.person_id))),
+        func.count(distinct(col(Claim.item_id))),
     )
     async with bot.core.database.transaction() as session:
         claims, claimants, items = (await session.exec(counts)).one()
@@ -280,8 +283,28 @@ class Load:
         return sum(self.claim_errors.values()) + sum(self.agree_errors.values())
 
 
+@contextlib.contextmanager
+def no_collector() -> Iterator[None]:
+    """The load generator's garbage collector off for the load: a full pass over this
+    process's heap (every module the bench imports) takes 150–190 ms here, and would
+    show up as the bot's latency for every request in flight and delay the next sends."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
 async def fire(ready: dict[str, Any], config: TeamsConfig, progress: Progress) -> Load:
     """Member i presses Claim at t0 + i/rate, then "I agree" as soon as the card is there."""
+    with no_collector():
+        return await _fire(ready, config, progress)
+
+
+async def _fire(ready: dict[str, Any], config: TeamsConfig, progress: Progress) -> Load:
     load = Load()
     teams = TeamsWorld(ready["service_url"])
     digest, claim, endpoint = ready["digest"], ready["claim"], ready["endpoint"]
@@ -308,10 +331,15 @@ async def fire(ready: dict[str, Any], config: TeamsConfig, progress: Progress) -
             return True
 
         async def join_card(user: User) -> dict[str, Any] | None:
+            """The member's join card and its "I agree" data, or None if none came."""
             query = {"conversation": user.personal_conversation, "needle": AGREE}
             query["within"] = f"{CARD_WITHIN:g}"
-            async with polls.get(f"{ready['fake']}/_wait", params=query) as resp:
-                return dict(await resp.json()) if resp.status == 200 else None
+            try:
+                async with polls.get(f"{ready['fake']}/_wait", params=query) as resp:
+                    card = dict(await resp.json()) if resp.status == 200 else None
+                return None if card is None else card | {"agree": action_data(card, AGREE)}
+            except (ClientError, OSError, RuntimeError, ValueError):  # no card to press
+                return None
 
         async def one(i: int) -> None:
             user = member(i)
@@ -328,7 +356,7 @@ async def fire(ready: dict[str, Any], config: TeamsConfig, progress: Progress) -
                 load.no_card += 1
                 return
             load.join_cards.append(perf_counter() - began)
-            agree = teams.card_submit(action_data(card, AGREE), user=user, reply_to=card["id"])
+            agree = teams.card_submit(card["agree"], user=user, reply_to=card["id"])
             agrees_sent.append(perf_counter())
             load.agreed_at[user.personal_conversation] = time.time()
             await press(agree, load.agree_acks, load.agree_errors)
@@ -358,20 +386,22 @@ async def fetch(http: ClientSession, url: str) -> Any:
 
 
 async def drain(ready: dict[str, Any], expected: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Poll the fake until every member who agreed has a draft, or nothing more has come for
-    DRAIN_WITHIN seconds; then its report and the bot's counts."""
+    """Poll the fake until every member who agreed has a draft and no send has come for
+    QUIET seconds (the claim's confirmation follows the draft), or nothing at all has come
+    for DRAIN_WITHIN seconds; then its report and the bot's counts."""
     async with ClientSession() as http:
         last: dict[str, Any] = {}
         deadline = perf_counter() + DRAIN_WITHIN
+        quiet_since = perf_counter()
         while perf_counter() < deadline:
             now = await fetch(http, f"{ready['fake']}/_stats")
-            if now["matched"] >= expected:
-                break
             if now != last:
                 deadline = perf_counter() + DRAIN_WITHIN
+                quiet_since = perf_counter()
+            elif now["matched"] >= expected and perf_counter() - quiet_since >= QUIET:
+                break
             last = now
             await asyncio.sleep(POLL_EVERY)
-        await asyncio.sleep(POLL_EVERY)  # a second draft for someone would come now
         return await fetch(http, f"{ready['fake']}/_report"), await fetch(http, ready["stats"])
 
 
@@ -401,9 +431,16 @@ class Outcome:
         return Counter(int(matching.get(chat, 0)) for chat in chats)
 
     @property
+    def messages(self) -> Counter[int]:
+        """How many members got 0, 1, 2… activities in their 1:1 chat during the run."""
+        sends = self.report["sends_into"]
+        chats = [member(i).personal_conversation for i in range(self.members)]
+        return Counter(int(sends.get(chat, 0)) for chat in chats)
+
+    @property
     def every_draft(self) -> float | None:
         """Seconds from the first press to the last member's draft, if all arrived."""
-        firsts = self.report["firsts"]
+        firsts: dict[str, float] = self.report["firsts"]
         if len(self.draft_seconds) < self.members or not firsts:
             return None
         return max(firsts.values()) - self.load.started
@@ -476,6 +513,7 @@ def rows_of(o: Outcome) -> list[Row]:
 def findings(o: Outcome) -> list[str]:
     """The verdict, the database's counts, the CPU, and what the bot logged."""
     load, s, r = o.load, o.stats, o.report
+    spread = ", ".join(f"{k}: {v:,} members" for k, v in sorted(o.messages.items()))
     acks = load.claim_acks + load.agree_acks
     over = max(acks) * 1000 if acks else 0.0
     checks = [
@@ -489,19 +527,42 @@ def findings(o: Outcome) -> list[str]:
         f"{o.database}: the database holds {s['members']:,} members, {s['claims']:,} claims "
         f"by {s['claimants']:,} people on {s['items']} item(s), {s['drafts']:,} drafts; the "
         f"fake Connector took {r['creates']:,} new 1:1 chats and {r['sends']:,} sends "
-        f"({r['failed']} refused)",
+        f"({r['failed']} refused); activities per member's 1:1 chat: {spread}",
     ]
     cpu = s.get("cpu") or {}
     if cpu:
         used = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in cpu.items())
         lines.append(
-            f"{o.database}: CPU used from the first press to the last draft ({o.wall:.1f} s "
-            f"of wall clock, {os.cpu_count()} CPUs): {used}"
+            f"{o.database}: CPU used from the first press to the end ({o.wall:.1f} s of wall "
+            f"clock, {QUIET:g} s of it quiet after the last send; {os.cpu_count()} CPUs): {used}"
         )
     if o.log_errors:
         first = [line[:300] for line in o.log_errors[:3]]
         lines.append(f"{o.database}: the bot logged {len(o.log_errors)} errors, first: {first}")
     return lines
+
+
+def postgres_cpu() -> float | None:
+    """CPU time (user + system) of every `postgres` process on this machine so far, from
+    /proc (None elsewhere): the server is local, and its backends for the bot's pool live
+    as long as the run."""
+    root = Path("/proc")
+    if not root.is_dir():
+        return None
+    total = 0.0
+    for entry in root.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name, _, rest = stat.partition(" (")[2].rpartition(")")
+        if not name.startswith("postgres"):
+            continue
+        fields = rest.split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 @dataclass
@@ -522,11 +583,16 @@ async def run_once(database: str, url: str, config: TeamsConfig, progress: Progr
                 )
                 here = Cpu({"load generator": None})
                 here.start()
+                database_cpu = postgres_cpu()
                 began = perf_counter()
                 load = await fire(ready, config, progress)
                 progress(f"{database}: waiting for every draft")
                 report, stats = await drain(ready, len(load.agreed_at))
                 stats["cpu"] |= here.used()
+                if database == "PostgreSQL" and database_cpu is not None:
+                    after = postgres_cpu()
+                    if after is not None:
+                        stats["cpu"]["PostgreSQL"] = after - database_cpu
                 wall = perf_counter() - began
         except RuntimeError as exc:
             tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,17 +25,31 @@ async def remember(
     reference: str,
     now: datetime,
 ) -> None:
-    """Keep the latest reference for a conversation (the service URL may move)."""
+    """Keep the latest reference for a conversation (the service URL may move). Two
+    activities of a new conversation at once both try to insert: the second updates."""
     row = await session.get(Conversation, (platform, conversation_id))
     if row is None:
-        row = Conversation(
+        fresh = Conversation(
             platform=platform,
             conversation_id=conversation_id,
             kind=kind,
+            user_id=user_id,
+            tenant_id=tenant_id,
             service_url=service_url,
             reference=reference,
             updated_at=now,
         )
+        try:
+            async with session.begin_nested():
+                session.add(fresh)
+                await session.flush()
+        except IntegrityError:
+            row = await session.get(
+                Conversation, (platform, conversation_id), populate_existing=True
+            )
+        else:
+            return
+        assert row is not None
     row.kind, row.user_id, row.tenant_id = kind, user_id, tenant_id
     row.service_url, row.reference, row.updated_at = service_url, reference, now
     session.add(row)
