@@ -26,6 +26,7 @@ from bot.app import Ambassador
 from bot.clock import FixedClock
 from bot.settings import Settings
 from storage import migrate
+from tests.fakes.openai import Answer, FakeOpenAI, Recorded
 
 pytest_plugins = ["tests.slack_world"]
 
@@ -155,3 +156,23 @@ def console(app: Ambassador) -> Console:
 
 
 RunScript = Callable[[str], Awaitable[str]]
+
+
+def answer(recorded: Recorded) -> Answer:
+    """A model answer that differs with the prompt, so drafts of one item differ."""
+    n = len(recorded.prompt_text) % 7
+    return Answer(
+        {
+            "linkedin": f"The roofers of team {n} did something quietly remarkable here.",
+            "x": f"Quietly remarkable work by team {n}.",
+            "angle": "the people behind it",
+        }
+    )
+
+
+@pytest.fixture
+async def fake_model() -> AsyncIterator[FakeOpenAI]:
+    server = FakeOpenAI(answer)
+    await server.start()
+    yield server
+    await server.close()

@@ -12,29 +12,10 @@ from sqlmodel import select
 
 from bot.clock import FixedClock
 from storage.models import Draft, PlatformMessage
-from tests.fakes.openai import Answer, FakeOpenAI, Recorded
+from tests.fakes.openai import FakeOpenAI
 from tests.fakes.slack import button
 from tests.slack_world import SlackWorld, open_world
 from tests.test_slack_wire import _draft_ts, dm, member, post_digest, text_of
-
-
-def answer(recorded: Recorded) -> Answer:
-    n = len(recorded.prompt_text) % 7
-    return Answer(
-        {
-            "linkedin": f"The roofers of team {n} did something quietly remarkable here.",
-            "x": f"Quietly remarkable work by team {n}.",
-            "angle": "the people behind it",
-        }
-    )
-
-
-@pytest.fixture
-async def fake_model() -> AsyncIterator[FakeOpenAI]:
-    server = FakeOpenAI(answer)
-    await server.start()
-    yield server
-    await server.close()
 
 
 @pytest.fixture

@@ -11,16 +11,7 @@ import pytest
 from bot.clock import FixedClock
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.teams import User
-from tests.test_slack_model import answer
 from tests.test_teams_day import TEAM, World, _digest_in_channel, action, open_world, words
-
-
-@pytest.fixture
-async def fake_model() -> AsyncIterator[FakeOpenAI]:
-    server = FakeOpenAI(answer)
-    await server.start()
-    yield server
-    await server.close()
 
 
 @pytest.fixture
