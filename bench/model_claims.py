@@ -42,7 +42,7 @@ from sqlmodel import col, func, select
 
 from adapters.cli.serve import RunningBot, start_bot
 from adapters.server import SLACK_PATH
-from bench.core import Row, latency_row, postgres_databases, sqlite_databases
+from bench.core import Progress, Row, latency_row, postgres_databases, sqlite_databases
 from bench.lifetime import until_told_to_stop
 from bench.slack_clicks import served
 from bench.slack_server import (
@@ -75,8 +75,6 @@ NEEDLES = {
     "simpler": Translator("en")("drafting.simpler"),
     "failed": Translator("en")("drafting.failed"),
 }
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)

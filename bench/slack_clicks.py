@@ -26,7 +26,14 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, TCPConnector
 
-from bench.core import Row, latency_row, percentile, postgres_databases, sqlite_databases
+from bench.core import (
+    Progress,
+    Row,
+    latency_row,
+    percentile,
+    postgres_databases,
+    sqlite_databases,
+)
 from bench.slack_server import CHANNEL, member_id
 from tests.fakes.slack import FakeSlack, SlackClient
 
@@ -38,8 +45,6 @@ POLL_EVERY = 0.5
 # The targets for the bot on PostgreSQL, its production database.
 TARGET_P99_MS = 50.0
 TARGET_RATIO = 1.5
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)

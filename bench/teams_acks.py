@@ -46,7 +46,7 @@ from sqlmodel import col, func, select
 
 from adapters.cli.serve import RunningBot, start_bot
 from adapters.server import TEAMS_PATH
-from bench.core import Row, latency_row, postgres_databases, sqlite_databases
+from bench.core import Progress, Row, latency_row, postgres_databases, sqlite_databases
 from bench.lifetime import until_told_to_stop
 from bench.model_claims import Cpu, logged_errors
 from bench.slack_clicks import served
@@ -71,8 +71,6 @@ DRAIN_WITHIN = 30.0  # seconds without progress after which the missing drafts a
 SETUP_WITHIN = 30.0  # seconds for each setup step's answer
 POLL_EVERY = 0.5
 QUIET = 1.5  # seconds without a send after the last draft: the run is over
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from aiohttp import ClientSession
 from sqlmodel import func, select
 
 from adapters.cli.serve import RunningBot, start_bot
+from adapters.teams.delivery import Origin
 from adapters.teams.render import MAX_BYTES
 from bot.clock import FixedClock
 from bot.errors import ConfigurationError
@@ -303,8 +304,6 @@ async def test_at_most_seven_messages_a_second_into_one_conversation(world: Worl
     replies = Reply(
         tuple(Message(f"n{n}", (Paragraph(f"note {n}"),), Audience.DIRECT) for n in range(16))
     )
-    from adapters.teams.delivery import Origin  # noqa: PLC0415
-
     await w.bot.call(w.bot.teams.deliver(replies, Origin(MANAGER.id)))
     assert len(w.chat(MANAGER)) == 17
     assert w.fake.max_per_second(MANAGER.personal_conversation) <= 7
