@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.drafting.instructions import Style
+from bot.kinds import ARTICLE
 
 X_LIMIT = 280
 X_URL_LENGTH = 23
@@ -51,6 +52,9 @@ class DraftRequest:
     avoid: tuple[str, ...] = ()  # angles already taken, for a drafter that can choose one
     asked_at: float | None = None  # time.monotonic() when the member asked: a slow drafter's
     # deadline counts from it, so asking again for another angle never extends it
+    kind: str = ARTICLE  # what the item is (bot/kinds.py): a job offer's draft invites
+    # people to apply, an event's to come, a training's to learn; any other value drafts as
+    # an article
 
 
 @dataclass(frozen=True)

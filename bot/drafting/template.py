@@ -20,6 +20,10 @@ What makes enough distinct texts exist at all:
 - the team line, the invitation to comment and the X sign-off come in several wordings;
 - an X post has no "layout" variant: moving the disclosure to the front changed the string
   but not a single word of it.
+
+Drafts adapt to what the item is (`request.kind`): a job offer's, an event's or a training's
+openings and calls to action come from the catalog table `draft_kind.<kind>`, chosen in the
+same slots and the same way; an article is drafted from `draft` exactly as before kinds.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from bot.drafting.base import (
 from bot.drafting.distinct import Distinct
 from bot.drafting.instructions import Style
 from bot.i18n import Translator
+from bot.kinds import ARTICLE
 from bot.similarity import THRESHOLD
 
 Combo = tuple[int, ...]
@@ -55,6 +60,21 @@ L_SLOTS = 6
 # X slots: opening, sign-off, team line.
 X_OPEN, X_CLOSE, X_TEAM = range(3)
 X_SLOTS = 3
+
+# A kind other than an article has fragments of its own in the catalog table
+# `draft_kind.<kind>`: the openings (per tone), the bridges and notes, and its calls to
+# action (the LinkedIn closings, the X sign-offs, the invitations of a longer draft). A family
+# it leaves out comes from `draft`; the team lines and the disclosure are every kind's.
+KIND_TABLE = "draft_kind"
+TONES = ("neutral", "casual", "formal")  # Style.tone's values
+KIND_FAMILIES = (
+    *(f"{network}_open_{tone}" for network in ("linkedin", "x") for tone in TONES),
+    "linkedin_bridge",
+    "linkedin_note",
+    "linkedin_close",
+    "x_close",
+    "linkedin_invite",
+)
 
 QUOTES = 3  # sentences of a summary a draft may quote (each draft quotes one, or none)
 SHORT_SENTENCE = 4  # words: a shorter "sentence" ("Mr.", "2.") is joined to the next
@@ -170,31 +190,34 @@ class _Fragments:
     hashtags: str
     l_awkward: frozenset[tuple[int, int]]  # (opening, closing) pairs not offered
     x_awkward: frozenset[tuple[int, int]]
+    kind: str  # the kind whose own fragments were used, "" for an article's
 
     @classmethod
     def of(cls, request: DraftRequest) -> _Fragments:
         style = request.style
         t = Translator(style.language)
         short = style.length < 0
-        x_close = t.choices("draft.x_close")
-        l_open, x_open = f"draft.linkedin_open_{style.tone}", f"draft.x_open_{style.tone}"
-        l_close = "draft.x_close" if short else "draft.linkedin_close"
+        family = _Family(t, request.kind)
+        l_open, x_open = family(f"linkedin_open_{style.tone}"), family(f"x_open_{style.tone}")
+        x_close = family("x_close")
+        l_close = x_close if short else family("linkedin_close")
         return cls(
             request=request,
             l_open=t.choices(l_open),
-            bridges=t.choices("draft.linkedin_bridge"),
-            notes=t.choices("draft.linkedin_note"),
+            bridges=t.choices(family("linkedin_bridge")),
+            notes=t.choices(family("linkedin_note")),
             # A short draft quotes nothing and signs off with a few words (the X sign-offs).
             quotes=[] if short else _quotes(request.summary, style.length > 0),
             l_close=t.choices(l_close),
-            invites=t.choices("draft.linkedin_invite") if style.length > 0 else [],
+            invites=t.choices(family("linkedin_invite")) if style.length > 0 else [],
             x_open=t.choices(x_open),
-            x_close=x_close,
+            x_close=t.choices(x_close),
             teams=_team_lines(t, style),
             disclosure=t("draft.disclosure", company=request.company),
             hashtags=_hashtags(request.company) if style.hashtags else "",
             l_awkward=_awkward(t.language, l_open, l_close),
-            x_awkward=_awkward(t.language, x_open, "draft.x_close"),
+            x_awkward=_awkward(t.language, x_open, x_close),
+            kind=family.kind,
         )
 
     @property
@@ -274,6 +297,27 @@ class _Fragments:
             title = _clip(title, max(10, len(title) - max(5, x_length(text) - X_LIMIT)))
 
 
+class _Family:
+    """Where each fragment family of one kind comes from: `draft_kind.<kind>.<family>` when
+    the catalog has it (a job offer's openings, its calls to action), else the article's
+    `draft.<family>`. An article, or a kind the catalog has nothing for, is drafted from
+    `draft` alone, as before kinds existed."""
+
+    def __init__(self, t: Translator, kind: str) -> None:
+        self._t = t
+        table = f"{KIND_TABLE}.{kind}"
+        self._table = table if kind != ARTICLE and _has_table(t, table) else ""
+        self.kind = kind if self._table else ""
+
+    def __call__(self, family: str) -> str:
+        own = f"{self._table}.{family}"
+        return own if self._table and self._t.has(own) else f"draft.{family}"
+
+
+def _has_table(t: Translator, table: str) -> bool:
+    return any(t.has(f"{table}.{family}") for family in KIND_FAMILIES)
+
+
 def _team_lines(t: Translator, style: Style) -> list[str]:
     if style.team is None:
         return []
@@ -299,6 +343,11 @@ class TemplateDrafter:
     <quote>-<close>-<team>-<invite>.X<open>-<close>-<team>`. Per language and tone there are
     14 LinkedIn openings, 10 middles, up to 4 quote choices, 14 closings (18 sign-offs when
     short), 8 team lines and 8 invitations; 18 X openings, 18 sign-offs and 8 team lines.
+
+    A job offer, an event or a training is drafted from its own fragments (`draft_kind`):
+    10 LinkedIn openings, 8 middles, 12 closings and 6 invitations, 14 X openings and 18
+    sign-offs, its calls to action among them; its key says so after the length
+    (`en.neutral.0.job.L…`), so an article's numbers never count as a job offer's.
     """
 
     instant = True
@@ -410,10 +459,12 @@ class TemplateDrafter:
 
     async def draft(self, request: DraftRequest) -> DraftResult:
         style = request.style
+        fragments = _Fragments.of(request)
         prefix = f"{style.language}.{style.tone}.{style.length}"
+        if fragments.kind:  # its numbers mean that kind's fragments, not an article's
+            prefix += f".{fragments.kind}"
         taken = self._held(request.taken, prefix)
         own = self._held(request.own, prefix)
-        fragments = _Fragments.of(request)
         distinct = Distinct(request.others, title=request.title, company=request.company)
         lc, linkedin, xc, x = self._pick(
             self._ranked(

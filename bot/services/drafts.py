@@ -194,7 +194,12 @@ async def _prepare(
 
 def _request(item: ContentItem, company: str, style: Style) -> DraftRequest:
     return DraftRequest(
-        title=item.title, url=item.url, summary=item.summary, company=company, style=style
+        title=item.title,
+        url=item.url,
+        summary=item.summary,
+        company=company,
+        style=style,
+        kind=item.kind,
     )
 
 
