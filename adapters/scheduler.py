@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import Ambassador
+from bot.feeds import Polled, poll
 from bot.scheduled import (
     Outbound,
     digest_due,
@@ -30,6 +31,7 @@ from bot.scheduled import (
 
 log = logging.getLogger("ambassador.scheduler")
 TICK_EVERY = 20.0  # seconds: a digest goes out at most this late (a tick per replica)
+FEEDS_EVERY = 60.0  # seconds between looks for feeds due (each feed: AMBASSADOR_FEED_INTERVAL)
 STOP_WITHIN = 30.0  # seconds a stopping pump may take to finish the row in hand
 
 Flush = Callable[[asyncio.Event | None], Awaitable[int]]
@@ -136,19 +138,41 @@ class Scheduler:
             )
         return due.outcome
 
+    async def poll_feeds(self) -> list[Polled]:
+        """Poll the feeds that are due, beside the ticks: fetching takes seconds, and a
+        digest must not wait for a slow site. Each feed is claimed before it is polled."""
+        core = self.core
+        if core.fetcher is None:
+            return []
+        try:
+            polled = await poll(
+                database=core.database,
+                settings=core.settings,
+                clock=core.clock,
+                fetcher=core.fetcher,
+                platforms=self.platforms,
+            )
+        except Exception:
+            log.exception("feed poll failed; the next one tries again")
+            return []
+        if polled:
+            await self.send()  # managers told of a broken feed hear it now
+        return polled
+
     def start(self) -> Scheduler:
         """Start ticking on the running event loop, the first tick at once (a digest missed
         while the bot was down goes out late, within `AMBASSADOR_MISFIRE_GRACE`)."""
         self._aps = AsyncIOScheduler(timezone=UTC)
-        self._aps.add_job(
-            self.tick,
-            "interval",
-            seconds=self.every,
-            next_run_time=datetime.now(UTC),
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=None,
-        )
+        for job, every in ((self.tick, self.every), (self.poll_feeds, FEEDS_EVERY)):
+            self._aps.add_job(
+                job,
+                "interval",
+                seconds=every,
+                next_run_time=datetime.now(UTC),
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+            )
         self._aps.start()
         return self
 

@@ -128,6 +128,7 @@ def bench_settings(database_url: str, api_url: str) -> Settings:
         AMBASSADOR_DIGEST_CHANNEL=CHANNEL,
         AMBASSADOR_COMPANY="ACME",
         AMBASSADOR_LOCALE="en",
+        AMBASSADOR_FETCH=False,  # the benchmarks never reach the internet
         OPENAI_API_KEY="",  # template drafts: a developer's key must not reach a real model
         AZURE_OPENAI_API_KEY="",
     )

@@ -123,6 +123,7 @@ def teams_settings(database_url: str) -> Settings:
         AMBASSADOR_MANAGERS=MANAGER.id,
         AMBASSADOR_COMPANY="ACME",
         AMBASSADOR_LOCALE="en",
+        AMBASSADOR_FETCH=False,  # the benchmarks never reach the internet
         SLACK_BOT_TOKEN="",
         OPENAI_API_KEY="",  # template drafts: a developer's key must not reach a real model
         AZURE_OPENAI_API_KEY="",

@@ -76,6 +76,8 @@ class DigestItem:
     url: str
     summary: str | None
     buttons: tuple[AnyButton, ...] = ()
+    label: str | None = None  # what it is and where from: "Job offer · ACME Careers"
+    image_url: str | None = None  # the page's own preview image, shown small where it can be
 
 
 @dataclass(frozen=True)

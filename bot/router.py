@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from bot.messages import Reply
 
 Handler = Callable[["Context", "Command"], Awaitable["Reply"]]
+# the URL whose page a command previews, fetched before its transaction opens (or None)
+Previewed = Callable[["Command"], str | None]
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class Route:
     handler: Handler
     role: str | None = None  # None: everyone; "manager"; "admin"
     listed: bool = True  # typed commands appear in help; button-only ones do not
+    previews: Previewed | None = None
+    reads: str = "page"  # what `previews` names: a "page" (its preview) or a "feed"
 
 
 class Router:
@@ -37,13 +41,18 @@ class Router:
         role: str | None = None,
         listed: bool = True,
         aliases: tuple[str, ...] = (),
+        previews: Previewed | None = None,
+        reads: str = "page",
     ) -> None:
         if name in self._routes:
             raise ValueError(f"command {name!r} registered twice")
-        route = Route(name, handler, role, listed)
+        route = Route(name, handler, role, listed, previews, reads)
         self._routes[name] = route
         for alias in aliases:
-            self._routes[alias] = Route(alias, handler, role, listed=False)
+            self._routes[alias] = Route(alias, handler, role, False, previews, reads)
+
+    def find(self, name: str) -> Route | None:
+        return self._routes.get(name)
 
     def resolve(self, name: str, roles: frozenset[str]) -> Route:
         route = self._routes.get(name)

@@ -14,7 +14,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Protocol
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,7 +21,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.chart import weekly_chart
 from bot.clock import Clock
 from bot.i18n import Translator
-from bot.messages import Anchor, Message
+from bot.messages import Anchor
+from bot.outbound import Outbound
 from bot.services import charter, digests, drafts, jobs, people, schedule, state, stats
 from bot.settings import Settings
 from bot.views import charter_recall, weekly_report
@@ -44,23 +44,6 @@ HOUSEKEEPING_AT = time(3, 0)  # local time, every day: a quiet hour
 EVERY_DAY = tuple(range(7))
 SENT_KEPT = timedelta(days=7)  # delivered messages' payloads, kept for a look back
 SEEN_KEPT = timedelta(days=1)  # platforms stop retrying an event after minutes
-
-
-class Outbound(Protocol):
-    """A connected platform as the scheduled jobs see it."""
-
-    platform: str
-
-    async def enqueue(
-        self, session: AsyncSession, message: Message, *, to: str | None = None
-    ) -> None:
-        """Queue `message` for delivery — to the digest channel, or to the person `to` —
-        within the job's own transaction."""
-
-    async def enqueue_file(
-        self, session: AsyncSession, *, to: str, filename: str, title: str, content: bytes
-    ) -> None:
-        """Queue a file (the report's chart) for the person `to`, likewise."""
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,13 @@ class Settings(BaseSettings):
     locale: Locale = Field("en", alias="AMBASSADOR_LOCALE")
     company: str = Field("ACME", alias="AMBASSADOR_COMPANY", min_length=1, max_length=100)
     min_group: int = Field(5, alias="AMBASSADOR_MIN_GROUP", ge=1)
+    # minutes between two polls of each feed (the scheduler polls, once across replicas)
+    feed_interval: int = Field(60, alias="AMBASSADOR_FEED_INTERVAL", ge=5, le=10_080)
+    # fetch pages (previews) and feeds at all; off for an installation without web access
+    fetch: bool = Field(True, alias="AMBASSADOR_FETCH")
+    # FOR TESTS ONLY: lets previews and feeds fetch loopback and private addresses (a local
+    # test server). Never set it in production: it reopens server-side request forgery.
+    fetch_allow_private: bool = Field(False, alias="AMBASSADOR_FETCH_ALLOW_PRIVATE")
 
     _split_admins = field_validator("admins", "managers", mode="before")(_split_ids)
 

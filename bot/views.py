@@ -45,6 +45,11 @@ def charter_reminder(t: Translator) -> Note:
     return Note(t("charter.reminder"))
 
 
+def item_label(t: Translator, item: ContentItem) -> str:
+    """ "Job offer · ACME Careers": what an item is and where it is from."""
+    return " · ".join([t(f"kinds.{item.kind}"), *([item.site_name] if item.site_name else [])])
+
+
 def digest(
     t: Translator,
     items: list[ContentItem],
@@ -66,6 +71,8 @@ def digest(
                 url=item.url,
                 summary=item.summary,
                 buttons=(Button(t("digest.claim", number=number), "claim_item", (str(item.id),)),),
+                label=item_label(t, item),
+                image_url=item.image_url,
             )
         )
     keycaps = KEYCAPS[0] if len(items) == 1 else f"{KEYCAPS[0]} … {KEYCAPS[len(items) - 1]}"

@@ -65,6 +65,81 @@ class ContentItem(SQLModel, table=True):
     expires_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     created_at: datetime = Field(sa_column=_utc())
     removed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    # what it is (bot/kinds.py) and where it stands: only `approved` items reach a digest
+    kind: str = Field(default="article", max_length=16)
+    status: str = Field(default="approved", max_length=16)  # pending | approved | rejected
+    origin: str = Field(default="manager", max_length=16)  # manager | feed | suggestion
+    # the page's own preview (Open Graph, Twitter card, <title>, <html lang>)
+    image_url: str | None = Field(default=None, max_length=2048)
+    site_name: str | None = Field(default=None, max_length=200)
+    language: str | None = Field(default=None, max_length=16)
+    feed_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("feed.id", ondelete="SET NULL"), nullable=True),
+    )
+    # a member's suggestion: who (erased with them) and why, in their words
+    suggested_by: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="SET NULL"), nullable=True),
+    )
+    suggestion_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reviewed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    review_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Feed(SQLModel, table=True):
+    """An RSS or Atom feed polled for new content. `url_key` is the URL while the feed is
+    followed, NULL once removed. `next_poll_at` is claimed by an atomic update, so each
+    feed is polled by one replica per interval; `etag` / `last_modified` make the poll a
+    conditional request. A failure is told to managers once (`failure_told`), not hourly."""
+
+    __tablename__ = "feed"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2048)
+    url_key: str | None = Field(default=None, max_length=2048, unique=True)
+    title: str | None = Field(default=None, max_length=300)
+    trusted: bool = False
+    created_at: datetime = Field(sa_column=_utc())
+    removed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    next_poll_at: datetime = Field(sa_column=_utc())
+    polled_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    etag: str | None = Field(default=None, max_length=512)
+    last_modified: str | None = Field(default=None, max_length=128)
+    failing_since: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    last_error: str | None = Field(default=None, max_length=500)
+    failure_told: bool = False
+    entries_taken: int = 0
+
+
+class FeedEntry(SQLModel, table=True):
+    """An entry a feed showed once, by its id and by its link: never taken twice, even
+    after its item was rejected or removed."""
+
+    __tablename__ = "feed_entry"
+    __table_args__ = (UniqueConstraint("feed_id", "key", name="uq_feed_entry_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    feed_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("feed.id", ondelete="CASCADE"), nullable=False)
+    )
+    key: str = Field(max_length=2100)  # "id:…" or "link:…"
+    seen_at: datetime = Field(sa_column=_utc())
+
+
+class AuditEvent(SQLModel, table=True):
+    """Every manager action on content and feeds, append-only, for `ambassador audit
+    export`. `actor` is `platform:user_id` (a pseudonym once that person is erased)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_utc())
+    actor: str = Field(max_length=160)
+    action: str = Field(max_length=32)  # add, approve, reject, edit, remove, expire, feed_add…
+    subject: str = Field(max_length=64)  # "content:12", "feed:3"
+    detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
 
 
 class CharterVersion(SQLModel, table=True):

@@ -44,6 +44,9 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
         if name.startswith(_ENV_PREFIXES) or name == "DATABASE_URL":
             monkeypatch.delenv(name, raising=False)
+    # Tests never reach the internet: the bot fetches no page or feed, except in the
+    # content pipeline's tests, which turn it back on for their local site.
+    monkeypatch.setenv("AMBASSADOR_FETCH", "off")
     monkeypatch.chdir(tmp_path)
 
 

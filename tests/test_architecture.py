@@ -17,6 +17,9 @@ FORBIDDEN_IN_CORE = (
     "aiohttp",
     "openai",
     "apscheduler",
+    "httpx",  # the core reads pages and feeds through `bot.web.Fetcher`; it opens no socket
+    "urllib.request",
+    "socket",
     "adapters",
 )
 

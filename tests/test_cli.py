@@ -66,6 +66,7 @@ def environment(tmp_path: Path, db: str = "a.db", **extra: str) -> dict[str, str
         if not name.startswith(_ENV_PREFIXES) and name != "DATABASE_URL"
     }
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / db}"
+    env["AMBASSADOR_FETCH"] = "off"  # never the internet
     env.update(ROLES)
     env.update(extra)
     return env

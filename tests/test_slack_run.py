@@ -24,7 +24,8 @@ def _env(tmp_path: Path, **values: str) -> dict[str, str]:
         if not k.startswith(("AMBASSADOR_", "SLACK_", "MICROSOFT_", "OPENAI_"))
         and k != "DATABASE_URL"
     }
-    env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}"} | values
+    env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}", "AMBASSADOR_FETCH": "off"}
+    env |= values
     return env
 
 
@@ -81,6 +82,8 @@ async def test_run_serves_slack_and_stops_on_sigterm(tmp_path: Path) -> None:
                 "respond", lambda c: "I agree" in c.blocks_text() and c not in [prompt], within=60
             )
             await slack.click("UBOB", button(prompt, "I agree"))
+            # joined before the claim: the new worker handles presses side by side
+            await fake.wait_for("respond", lambda c: "Welcome, and thank you" in c.blocks_text())
             await slack.click("UBOB", button(digest, "Claim 1"))
             await fake.wait_for(
                 "chat.postMessage", lambda c: c.params["channel"] == "DUBOB", within=60

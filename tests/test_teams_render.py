@@ -301,10 +301,26 @@ def test_digest_item_is_a_container_with_linked_title_summary_and_claim() -> Non
         "1️⃣ [An article](https://example.com/news/1?utm%5Fsource=chat&x=1)",
         "2️⃣ [An article](https://example.com/news/11?utm%5Fsource=chat&x=1)",
     ]
-    assert containers[0]["items"][1] == {"type": "TextBlock", "text": "Worth a read", "wrap": True}
-    claim = containers[1]["items"][2]["actions"][0]
+    label = containers[0]["items"][1]
+    assert (label["text"], label["isSubtle"]) == ("Article", True)  # the kind, in small print
+    assert containers[0]["items"][2] == {"type": "TextBlock", "text": "Worth a read", "wrap": True}
+    claim = containers[1]["items"][3]["actions"][0]
     assert claim["type"] == "Action.Submit"
     assert claim["data"] == {ACTION_KEY: "claim_item", "args": ["11"]}
+
+
+def test_a_digest_item_shows_its_kind_site_and_https_preview_image_only() -> None:
+    t = Translator("fr")
+    job = item(1, "Data engineer", None)
+    job.kind, job.site_name, job.image_url = "job", "ACME *Careers*", "https://cdn.example/cover(1).png"
+    plain = item(2)
+    plain.image_url = "http://cdn.example/insecure.png"
+    (activity,) = check(views.digest(t, [job, plain], anchor=None))
+    first, second = of_type(card_of(activity), "Container")
+    assert first["items"][1]["text"] == r"Offre d'emploi · ACME \*Careers\*"  # escaped
+    image = first["items"][2]
+    assert (image["type"], image["url"]) == ("Image", "https://cdn.example/cover%281%29.png")
+    assert all(element["type"] != "Image" for element in second["items"])
 
 
 def test_numbers_past_ten_cannot_start_a_list() -> None:
@@ -322,7 +338,8 @@ def test_ten_items_with_10000_character_texts_all_fit_with_their_claims() -> Non
     containers = [e for e in body if e["type"] == "Container"]
     assert len(containers) == 10
     for number, container in enumerate(containers, start=1):
-        title, summary, claims = container["items"]
+        title, label, summary, claims = container["items"]
+        assert label["text"] == t("kinds.article")
         linked = LINK.fullmatch(title["text"])
         assert linked is not None
         assert unquote(linked["target"]) == items[number - 1].url

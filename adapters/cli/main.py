@@ -14,23 +14,29 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from pydantic import ValidationError
 from sqlalchemy.exc import DatabaseError
 
+from adapters.cli.progress import Bar
 from adapters.cli.serve import serve
 from adapters.cli.wiring import create_app, require_current_schema
 from adapters.console.translate import render
 from adapters.console.transport import ConsoleSession
 from adapters.teams.package import DEFAULT_NAME, write_package
+from bot import kinds
 from bot.errors import AmbassadorError, ConfigurationError, Paused
+from bot.feeds import poll
 from bot.i18n import Translator
 from bot.messages import Anchor, Audience
-from bot.services import content, digests, ledger, state, stats
+from bot.pages import look
+from bot.services import audit, content, digests, feeds, ledger, state, stats
 from bot.settings import Settings
 from bot.views import digest as digest_view
+from bot.views import item_label
 from storage import migrate
 
 log = logging.getLogger("ambassador")
@@ -83,6 +89,17 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--title")
     add.add_argument("--summary")
     add.add_argument("--expires", help="YYYY-MM-DD (end of that day) or an ISO date and time")
+    add.add_argument("--kind", choices=kinds.KINDS, help="what it is (default: from the page)")
+
+    feed = sub.add_parser("feed", help="RSS and Atom feeds")
+    feed_sub = feed.add_subparsers(dest="feed_command", required=True, parser_class=_Parser)
+    feed_sub.add_parser("poll", help="read every followed feed now, with a progress bar")
+
+    aud = sub.add_parser("audit", help="the log of managers' actions on content and feeds")
+    aud_sub = aud.add_subparsers(dest="audit_command", required=True, parser_class=_Parser)
+    aud_export = aud_sub.add_parser("export", help="print every audit entry")
+    aud_export.add_argument("--format", choices=("json", "csv"), default="json")
+    aud_export.add_argument("--since", type=_day, help="only entries from this day on (YYYY-MM-DD)")
 
     dig = sub.add_parser("digest", help="preview or send the digest")
     mode = dig.add_mutually_exclusive_group(required=True)
@@ -110,6 +127,15 @@ def _weeks(value: str) -> int:
     if not 1 <= weeks <= stats.MAX_WEEKS:
         raise argparse.ArgumentTypeError(f"--weeks must be between 1 and {stats.MAX_WEEKS}")
     return weeks
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--since takes a day as YYYY-MM-DD, not {value!r}"
+        ) from None
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
@@ -235,6 +261,7 @@ async def _content(settings: Settings, args: argparse.Namespace) -> int:
         expires = (
             content.parse_expiry(args.expires, tz=settings.tz, now=now) if args.expires else None
         )
+        found, problem = await look(app.fetcher, content.normalise_url(args.url))
         async with app.database.transaction() as session:
             item = await content.add(
                 session,
@@ -243,10 +270,73 @@ async def _content(settings: Settings, args: argparse.Namespace) -> int:
                 summary=args.summary,
                 expires_at=expires,
                 now=now,
+                preview=found,
+                kind=args.kind,
             )
+            await audit.record(
+                session, actor="cli", action="add", subject=f"content:{item.id}", now=now,
+                url=item.url, title=item.title, kind=item.kind,
+            )  # fmt: skip
     finally:
         await app.database.dispose()
     print(t("content.added", id=item.id, title=item.title, url=item.url))
+    print(item_label(t, item))
+    if problem is not None:
+        print(t("content.no_preview", reason=problem.said(t)))
+    return 0
+
+
+async def _feed(settings: Settings, args: argparse.Namespace) -> int:
+    """`feed poll`: every followed feed read now, claimed like the scheduler's polls (a
+    running bot never reads the same feed at the same moment); managers are told of a
+    broken feed once, by the running bot's outbox."""
+    require_current_schema(settings)
+    app = create_app(settings)
+    t = Translator(settings.locale)
+    try:
+        async with app.database.transaction() as session:
+            total = len(await feeds.followed(session))
+        if not total:
+            print(t("feed.empty"))
+            return 0
+        bar = Bar(total, sys.stderr)
+        assert app.fetcher is not None
+        polled = await poll(
+            database=app.database,
+            settings=settings,
+            clock=app.clock,
+            fetcher=app.fetcher,
+            platforms=[],
+            everything=True,
+            progress=lambda p: bar.step(p.url),
+        )
+    finally:
+        await app.database.dispose()
+    for p in polled:
+        if p.outcome == "failed":
+            line = t("cli.feed_failed", id=p.feed_id, reason=p.problem.said(t) if p.problem else "")
+        else:
+            line = t("cli.feed_polled", id=p.feed_id, taken=p.taken)
+        print(line)
+    taken = sum(p.taken for p in polled)
+    failed = sum(p.outcome == "failed" for p in polled)
+    print(t("cli.feeds_polled", feeds=len(polled), taken=taken, failed=failed))
+    return EXIT_ERROR if failed else 0
+
+
+async def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    require_current_schema(settings)
+    app = create_app(settings)
+    since = datetime.combine(args.since, time(0), tzinfo=settings.tz) if args.since else None
+    try:
+        async with app.database.transaction() as session:
+            records = [audit.as_record(e) for e in await audit.events(session, since=since)]
+    finally:
+        await app.database.dispose()
+    if args.format == "json":
+        print(json.dumps(records, indent=2, ensure_ascii=False))
+    else:
+        _csv(records, list(audit.FIELDS), sys.stdout)
     return 0
 
 
@@ -299,6 +389,8 @@ COMMANDS: dict[str, Command] = {
     "consent": _consent,
     "content": _content,
     "digest": _digest,
+    "feed": _feed,
+    "audit": _audit,
 }
 
 

@@ -291,9 +291,12 @@ async def start_bot(
         side = await bot.worker.call(worker_side(core, settings))
         bot.session, bot.side = side.session, side
         if sweep_every is None:  # the caller ticks; a tick sends what it queued at once
-            bot.scheduler = Scheduler(core, side.outbound, send=partial(drain, side.retry_due))
+            send = partial(drain, side.retry_due)
+            core.connect(side.outbound, wake=send)
+            bot.scheduler = Scheduler(core, side.outbound, send=send)
         else:
             bot.pump = Pump(side.retry_due, every=sweep_every)
+            core.connect(side.outbound, wake=bot.pump.wake)
             bot.scheduler = Scheduler(core, side.outbound, send=bot.pump.wake)
             await bot.worker.call(_start(bot.scheduler, bot.pump))
     if bolt is not None and socket_mode and settings.slack_app_token is not None:

@@ -13,12 +13,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.model.openai_chat import OpenAIChat, model_client
+from adapters.web.fetch import SafeFetcher
 from bot.app import Ambassador
 from bot.clock import Clock, SystemClock
 from bot.drafting import Drafter, TemplateDrafter
 from bot.drafting.model import ModelDrafter
 from bot.errors import ConfigurationError
 from bot.settings import Settings
+from bot.web import Fetcher
 from storage import migrate
 from storage.database import Database
 
@@ -29,9 +31,11 @@ def create_app(
     clock: Clock | None = None,
     drafter: Drafter | None = None,
     rng: random.Random | None = None,
+    fetcher: Fetcher | None = None,
 ) -> Ambassador:
-    """Build the core for these settings (clock, drafter and randomness can be injected).
-    With a model configured, it writes the drafts and the template drafter stands in."""
+    """Build the core for these settings (clock, drafter, randomness and the web can be
+    injected). With a model configured, it writes the drafts and the template drafter
+    stands in."""
     template = TemplateDrafter(rng)
     return Ambassador(
         settings=settings,
@@ -39,7 +43,16 @@ def create_app(
         clock=clock or SystemClock(),
         drafter=drafter or model_drafter(settings, template) or template,
         fallback=template,
+        fetcher=fetcher or web_fetcher(settings),
     )
+
+
+def web_fetcher(settings: Settings) -> Fetcher | None:
+    """Pages and feeds, from public addresses only (unless the test-only
+    `AMBASSADOR_FETCH_ALLOW_PRIVATE`); none at all with `AMBASSADOR_FETCH=off`."""
+    if not settings.fetch:
+        return None
+    return SafeFetcher(allow_private=settings.fetch_allow_private)
 
 
 def model_drafter(settings: Settings, fallback: Drafter) -> ModelDrafter | None:

@@ -180,6 +180,8 @@ def render(message: Message, t: Translator, *, recipient: str, width: int | None
         elif isinstance(block, DigestItem):
             keycap = KEYCAPS[block.number - 1] if block.number <= len(KEYCAPS) else block.number
             lines.append(f"{keycap} {block.title}")
+            if block.label:
+                lines.append(f"   {block.label}")
             lines.append(f"   {block.url}")
             if block.summary:
                 lines.extend(_wrap(block.summary, "   ", width))

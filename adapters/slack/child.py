@@ -33,6 +33,7 @@ async def main() -> None:
     core = create_app(settings)
     worker = await worker_side(core, settings)  # made on this loop, here
     pump = Pump(worker.retry_due, every=OUTBOX_EVERY).start()
+    core.connect(worker.outbound, wake=pump.wake)
     scheduler = Scheduler(core, worker.outbound, send=pump.wake).start()
     gc.collect()
     gc.freeze()

@@ -282,12 +282,15 @@ def _short_head(keycap: str, item: DigestItem) -> str:
 
 
 def _digest_item(block: DigestItem, numbering: Numbering) -> list[Json]:
-    """The first button sits beside the item (its accessory); any others follow below."""
+    """The first button sits beside the item (its accessory); what it is (kind, site) in
+    small print below it, then any other buttons. No preview image: Slack refuses a whole
+    message when it cannot download one, and one broken site must not stop a digest."""
     section = _section(_mrkdwn(_item_text(block)))
     elements = _elements(block.buttons, numbering)
     if elements:
         section["accessory"] = elements[0]
-    return [section, *_actions(elements[1:])]
+    label = [_context(_fit_escaped(block.label, MAX_TEXT))] if block.label else []
+    return [section, *label, *_actions(elements[1:])]
 
 
 def _action_row(block: Actions, numbering: Numbering) -> list[Json]:

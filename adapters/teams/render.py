@@ -329,6 +329,13 @@ def _digest_item(block: DigestItem, fit: _Fit) -> list[Json]:
     """Keycap and linked title, the summary below, then the item's buttons."""
     title = link(block.url, _clip(block.title if block.title.strip() else block.url, fit.cap))
     items = [_text_block(f"{_number(block.number)} {title}", weight="Bolder")]
+    if block.label:
+        items.append(_text_block(escape(_clip(block.label, fit.cap)), isSubtle=True, size="Small"))
+    image = _link_target(block.image_url or "")
+    if image and image.startswith("https://"):  # a card shows https images only
+        items.append(
+            {"type": "Image", "url": image, "size": "Medium", "altText": _clip(block.title, 200)}
+        )
     if block.summary and block.summary.strip():
         items.append(_text_block(escape(_clip(block.summary, fit.cap))))
     items.extend(_action_sets(block.buttons, fit))

@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
-from bot.handlers import admin, claims, content, digest, help, home, membership, privacy, status
+from bot.handlers import (
+    admin,
+    claims,
+    content,
+    digest,
+    feeds,
+    help,
+    home,
+    membership,
+    privacy,
+    review,
+    status,
+)
 from bot.router import Router
 
 
 def build_router() -> Router:
     router = Router()
-    for module in (help, membership, claims, content, digest, privacy, admin, status, home):
+    modules = (
+        help,
+        membership,
+        claims,
+        content,
+        review,
+        feeds,
+        digest,
+        privacy,
+        admin,
+        status,
+        home,
+    )
+    for module in modules:
         module.register(router)
     return router

@@ -8,8 +8,9 @@ from bot.messages import Actions, Button, Heading, Message, Note, Paragraph, Rep
 from bot.router import Router
 
 ORDER = (
-    "join", "leave", "charter", "claim", "shared", "check", "mydata", "forget",
-    "add", "list", "remove", "expire", "digest", "pause", "resume",
+    "join", "leave", "charter", "claim", "shared", "check", "suggest", "mydata", "forget",
+    "add", "list", "remove", "expire", "queue", "approve", "reject", "edit", "feed",
+    "digest", "pause", "resume",
     "stats", "status", "role", "roles", "help",
 )  # fmt: skip
 

@@ -9,14 +9,16 @@ from bot.commands import Command
 from bot.context import Context
 from bot.handlers.admin import figures_table
 from bot.handlers.digest import digest_channel
+from bot.handlers.review import queue_blocks
 from bot.messages import Actions, Block, Button, Heading, Message, Note, Paragraph, Quote, Reply
 from bot.router import Router
-from bot.services import charter, content, drafts, schedule, state
+from bot.services import charter, content, drafts, review, schedule, state
 from bot.views import days_named, forget_button
 from storage import delivery
 from storage.models import Claim, ContentItem
 
 MAX_CLAIMS_SHOWN = 8
+QUEUE_SHOWN = 3  # waiting items on the home page; `queue` shows more
 
 
 async def home(ctx: Context, command: Command) -> Reply:
@@ -29,6 +31,7 @@ async def home(ctx: Context, command: Command) -> Reply:
     blocks.append(Note(t("home.next_digest", when=due.strftime("%Y-%m-%d %H:%M"))))
     if "manager" in ctx.roles:
         blocks += await _programme(ctx)
+        blocks += await _review(ctx)
     if "admin" in ctx.roles:
         blocks += [Heading(t("home.figures")), *await figures_table(ctx, weeks=4)]
         failed = await delivery.failed_count(ctx.session)
@@ -83,7 +86,7 @@ async def _claims(ctx: Context) -> list[Block]:
     )
     found = list(rows.all())
     if not found:
-        return [Note(t("home.no_claims"))]
+        return [Note(t("home.no_claims")), Note(t("home.suggest_hint"))]
     blocks: list[Block] = [Heading(t("home.claims"))]
     for claim, item in found:
         assert claim.id is not None
@@ -96,6 +99,19 @@ async def _claims(ctx: Context) -> list[Block]:
         if claim.shared_at is None:
             buttons.append(Button(t("draft.shared"), "shared_claim", (str(claim.id),)))
         blocks.append(Actions(tuple(buttons)))
+    blocks.append(Note(t("home.suggest_hint")))
+    return blocks
+
+
+async def _review(ctx: Context) -> list[Block]:
+    """The oldest waiting items with their buttons; the whole queue one press away."""
+    waiting = list(await review.pending(ctx.session))
+    if not waiting:
+        return [Note(ctx.t("review.empty"))]
+    blocks: list[Block] = [Heading(ctx.t.plural("review.heading", len(waiting)))]
+    blocks += await queue_blocks(ctx, waiting[:QUEUE_SHOWN])
+    if len(waiting) > QUEUE_SHOWN:
+        blocks.append(Actions((Button(ctx.t("home.whole_queue"), "queue"),)))
     return blocks
 
 

@@ -12,12 +12,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import kinds
 from bot.errors import Conflict, InvalidInput, NotFound
+from bot.preview import Preview
 from storage.models import ContentItem
 
 MAX_URL = 2_000
 MAX_TITLE = 300
 MAX_SUMMARY = 1_000
+MAX_NOTE = 500  # a suggester's "why", a manager's reason for a rejection
+PENDING = "pending"
+APPROVED = "approved"
+REJECTED = "rejected"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _HOST = re.compile(r"^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$")
 
@@ -100,8 +106,22 @@ def fallback_title(url: str) -> str:
     return (parts.hostname or url) + (path if len(path) < 120 else path[:117] + "…")
 
 
+def clean_note(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    note = " ".join(_CONTROL.sub(" ", raw).split())
+    if len(note) > MAX_NOTE:
+        raise InvalidInput("review.error_note_long", limit=MAX_NOTE, length=len(note))
+    return note or None
+
+
 def is_live(item: ContentItem, now: datetime) -> bool:
-    return item.removed_at is None and (item.expires_at is None or item.expires_at > now)
+    """Approved, not removed, not expired: what digests show and members may claim."""
+    return (
+        item.status == APPROVED
+        and item.removed_at is None
+        and (item.expires_at is None or item.expires_at > now)
+    )
 
 
 async def add(
@@ -112,21 +132,47 @@ async def add(
     summary: str | None,
     expires_at: datetime | None,
     now: datetime,
+    preview: Preview | None = None,
+    kind: str | None = None,
+    status: str = APPROVED,
+    origin: str = "manager",
+    feed_id: int | None = None,
+    suggested_by: int | None = None,
+    note: str | None = None,
 ) -> ContentItem:
-    """Store a new item; a live item with the same URL is a `Conflict` naming it."""
+    """Store a new item; a live or waiting item with the same URL is a `Conflict` naming
+    it. What the manager typed wins over the page's preview, which fills what they left."""
     key = normalise_url(url)
     clean = clean_title(title)
     text = clean_summary(summary)
+    if kind is not None and kind not in kinds.KINDS:
+        raise InvalidInput("content.error_kind", kind=kind[:20])
     existing = await by_url(session, key)
     if existing is not None:
-        raise Conflict("content.error_duplicate", id=existing.id, title=existing.title)
+        raise Conflict(
+            "content.error_duplicate_pending"
+            if existing.status == PENDING
+            else "content.error_duplicate",
+            id=existing.id,
+            title=existing.title,
+        )
+    look = preview or Preview(None, None, None, None, None, None)
     item = ContentItem(
         url=key,
         url_key=key,
-        title=clean or fallback_title(key),
-        summary=text,
+        title=clean or look.title or fallback_title(key),
+        summary=text or look.description,
         expires_at=expires_at,
         created_at=now,
+        kind=kind or look.kind or kinds.ARTICLE,
+        status=status,
+        origin=origin,
+        image_url=look.image_url,
+        site_name=look.site_name[:200] if look.site_name else None,
+        language=look.language,
+        feed_id=feed_id,
+        suggested_by=suggested_by,
+        suggestion_note=clean_note(note),
     )
     try:
         async with session.begin_nested():
@@ -155,6 +201,7 @@ async def live(
     """Items that may appear in a digest, newest first."""
     query = (
         select(ContentItem)
+        .where(ContentItem.status == APPROVED)
         .where(col(ContentItem.removed_at).is_(None))
         .where(or_(col(ContentItem.expires_at).is_(None), col(ContentItem.expires_at) > now))
         .order_by(col(ContentItem.created_at).desc(), col(ContentItem.id).desc())
@@ -165,9 +212,7 @@ async def live(
 
 
 async def remove(session: AsyncSession, *, item_id: int, now: datetime) -> ContentItem:
-    item = await session.get(ContentItem, item_id)
-    if item is None or item.removed_at is not None:
-        raise NotFound("content.error_unknown", id=item_id)
+    item = await current(session, item_id)
     item.removed_at = now
     item.url_key = None
     session.add(item)
@@ -178,10 +223,16 @@ async def remove(session: AsyncSession, *, item_id: int, now: datetime) -> Conte
 async def set_expiry(
     session: AsyncSession, *, item_id: int, expires_at: datetime | None
 ) -> ContentItem:
-    item = await session.get(ContentItem, item_id)
-    if item is None or item.removed_at is not None:
-        raise NotFound("content.error_unknown", id=item_id)
+    item = await current(session, item_id)
     item.expires_at = expires_at
     session.add(item)
     await session.flush()
+    return item
+
+
+async def current(session: AsyncSession, item_id: int) -> ContentItem:
+    """An item a manager may still act on: approved or waiting, not removed or rejected."""
+    item = await session.get(ContentItem, item_id)
+    if item is None or item.removed_at is not None or item.status == REJECTED:
+        raise NotFound("content.error_unknown", id=item_id)
     return item

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.commands import Actor
-from bot.services import ledger, people
+from bot.services import audit, ledger, people
 from storage import conversations
 from storage.models import (
     Claim,
@@ -66,6 +67,16 @@ async def export(session: AsyncSession, actor: Actor) -> dict[str, object]:
         )
     )
     consent = await ledger.entries_of(session, platform=actor.platform, user=actor.user_id)
+    suggested = (
+        await session.exec(
+            select(ContentItem)
+            .where(ContentItem.suggested_by == person.id)
+            .order_by(col(ContentItem.id))
+        )
+        if person is not None
+        else None
+    )
+    actions = await audit.events(session, actor=audit.actor_of(actor))
     return {
         "platform": actor.platform,
         "user": actor.user_id,
@@ -83,6 +94,21 @@ async def export(session: AsyncSession, actor: Actor) -> dict[str, object]:
         ],
         "claims": claims,
         "consent_ledger": [ledger.as_record(entry) for entry in consent],
+        "suggestions": [
+            {
+                "item": {"id": item.id, "title": item.title, "url": item.url},
+                "why": item.suggestion_note,
+                "suggested_at": _iso(item.created_at),
+                "status": item.status,
+                "reviewed_at": _iso(item.reviewed_at),
+                "reason_given": item.review_note,
+            }
+            for item in (suggested.all() if suggested is not None else [])
+        ],
+        "actions_on_content": [
+            {"at": _iso(e.at), "action": e.action, "subject": e.subject, "detail": e.detail}
+            for e in actions
+        ],
         "chats_with_the_bot": [
             {"conversation": c.conversation_id, "last_seen": _iso(c.updated_at)}
             for c in await conversations.of_user(
@@ -125,6 +151,12 @@ async def erase(session: AsyncSession, actor: Actor, *, now: datetime) -> Erased
                 )
             )
         claims = len(claim_ids)
+        # their suggestions stay (a link is not about them), but no longer name them
+        await session.exec(
+            update(ContentItem)
+            .where(col(ContentItem.suggested_by) == person.id)
+            .values(suggested_by=None, suggestion_note=None)
+        )
         await session.exec(delete(Person).where(col(Person.id) == person.id))
     grants = await session.exec(
         select(RoleGrant).where(
@@ -145,5 +177,6 @@ async def erase(session: AsyncSession, actor: Actor, *, now: datetime) -> Erased
         )
     )
     entries = await ledger.erase(session, at=now, platform=actor.platform, user=actor.user_id)
+    await audit.pseudonymise(session, audit.actor_of(actor))  # what they did, not who
     await session.flush()
     return Erased(claims, drafts, person is not None, roles, entries)

@@ -1,0 +1,69 @@
+"""What a URL's page says about itself: its preview, fetched safely, or why there is none."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from bot.feedread import FeedDoc, NoFeed, read_feed
+from bot.i18n import Translator
+from bot.preview import NoPreview, Preview, read_page
+from bot.web import Fetcher, FetchError
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a feed could not be read, kept as a catalog key so each manager reads it in
+    their own language."""
+
+    key: str
+    params: dict[str, Any]
+
+    def dump(self) -> str:
+        return json.dumps({"key": self.key, "params": self.params}, ensure_ascii=False)[:500]
+
+    @classmethod
+    def load(cls, text: str | None) -> Problem | None:
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+            return cls(str(data["key"]), dict(data["params"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def said(self, t: Translator) -> str:
+        """In words: the catalog's, or a general one for a key it no longer has."""
+        try:
+            return t(self.key, **self.params)
+        except (KeyError, IndexError):
+            return t("pages.unknown")
+
+
+async def look(fetcher: Fetcher | None, url: str) -> tuple[Preview | None, Problem | None]:
+    """A page's preview, or why there is none; never raises for the page's sake."""
+    if fetcher is None:
+        return None, Problem("pages.disabled", {})
+    try:
+        return read_page(await fetcher.get(url)), None
+    except FetchError as error:
+        return None, Problem(error.key, error.params)
+    except NoPreview as error:
+        return None, Problem(error.key, error.params)
+
+
+async def look_feed(fetcher: Fetcher | None, url: str) -> tuple[FeedDoc | None, Problem | None]:
+    """A feed, read, or why it cannot be: what `feed add` checks before following it."""
+    if fetcher is None:
+        return None, Problem("pages.disabled", {})
+    try:
+        return read_feed(await fetcher.get(url, accept=FEED_ACCEPT)), None
+    except FetchError as error:
+        return None, Problem(error.key, error.params)
+    except NoFeed as error:
+        return None, Problem(error.key, error.params)
