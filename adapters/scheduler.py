@@ -20,8 +20,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import Ambassador
 from bot.feeds import Polled, poll
+from bot.outbound import Outbound
 from bot.scheduled import (
-    Outbound,
     digest_due,
     housekeeping_due,
     reminders_due,

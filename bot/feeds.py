@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -99,15 +99,14 @@ async def _poll_one(
             feed, problem, database=database, settings=settings, clock=clock,
             platforms=platforms, interval=interval,
         )  # fmt: skip
-    entries: list[Entry] = list(doc.entries) if doc else []
+    entries = newest_first(doc.entries if doc else ())
+    keys = {id(entry): feeds.keys_of(entry) for entry in entries}
     async with database.transaction() as session:
-        seen = await feeds.seen_keys(
-            session, feed.id, (key for entry in entries for key in feeds.keys_of(entry))
-        )
-    fresh = [e for e in entries if feeds.keys_of(e) and not seen & set(feeds.keys_of(e))]
-    fresh = [e for e in fresh if e.link]
+        seen = await feeds.seen_keys(session, feed.id, (k for ks in keys.values() for k in ks))
+    fresh = [e for e in entries if e.link and keys[id(e)] and not seen.intersection(keys[id(e)])]
     limit = FIRST_TAKE if feed.polled_at is None else MAX_TAKE
-    take, skip = fresh[:limit], fresh[limit:]
+    # stored oldest first, so that a digest (newest first) shows the newest on top
+    take, skip = fresh[:limit][::-1], fresh[limit:]
     gate = asyncio.Semaphore(PREVIEWS_AT_ONCE)
 
     async def preview_of(entry: Entry) -> Preview | None:
@@ -126,7 +125,7 @@ async def _poll_one(
             if await _take(session, row, entry, found, now=now):
                 taken += 1
         for entry in skip:
-            await feeds.mark_seen(session, feed.id, feeds.keys_of(entry), now)
+            await feeds.mark_seen(session, feed.id, keys[id(entry)], now)
         recovered = feeds.settle_ok(
             row,
             now=now,
@@ -142,6 +141,14 @@ async def _poll_one(
     if taken or recovered:
         log.info("feed #%s: %d new entries", feed.id, taken)
     return Polled(feed.id, feed.url, "new" if taken else "unchanged", taken)
+
+
+def newest_first(entries: Sequence[Entry]) -> list[Entry]:
+    """Dated entries newest first; undated ones keep the feed's order, after them (feeds
+    list their newest first, but not all of them)."""
+    dated = [e for e in entries if e.published is not None]
+    dated.sort(key=lambda e: e.published or datetime.min.replace(tzinfo=UTC), reverse=True)
+    return dated + [e for e in entries if e.published is None]
 
 
 async def _take(

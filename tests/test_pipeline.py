@@ -323,7 +323,8 @@ async def test_a_feeds_first_poll_takes_only_its_newest_entries(
     await console(f"as mgr\n/ambassador feed add {site.url('/feeds/atom')} trusted")
     (first,) = await polled(app)
     assert first.taken == 5
-    assert [i.title for i in await items(app)] == [f"Story {n}" for n in range(5)]
+    # the five first in the feed, stored oldest first: a digest shows the newest on top
+    assert [i.title for i in await items(app)] == [f"Story {n}" for n in (4, 3, 2, 1, 0)]
     assert all(i.status == "approved" for i in await items(app))
     assert await count(app, FeedEntry) >= 12  # the rest remembered, never taken later
 

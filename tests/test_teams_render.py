@@ -312,7 +312,11 @@ def test_digest_item_is_a_container_with_linked_title_summary_and_claim() -> Non
 def test_a_digest_item_shows_its_kind_site_and_https_preview_image_only() -> None:
     t = Translator("fr")
     job = item(1, "Data engineer", None)
-    job.kind, job.site_name, job.image_url = "job", "ACME *Careers*", "https://cdn.example/cover(1).png"
+    job.kind, job.site_name, job.image_url = (
+        "job",
+        "ACME *Careers*",
+        "https://cdn.example/cover(1).png",
+    )
     plain = item(2)
     plain.image_url = "http://cdn.example/insecure.png"
     (activity,) = check(views.digest(t, [job, plain], anchor=None))

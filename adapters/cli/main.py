@@ -316,7 +316,7 @@ async def _feed(settings: Settings, args: argparse.Namespace) -> int:
         if p.outcome == "failed":
             line = t("cli.feed_failed", id=p.feed_id, reason=p.problem.said(t) if p.problem else "")
         else:
-            line = t("cli.feed_polled", id=p.feed_id, taken=p.taken)
+            line = t.plural("cli.feed_polled", p.taken, id=p.feed_id)
         print(line)
     taken = sum(p.taken for p in polled)
     failed = sum(p.outcome == "failed" for p in polled)

@@ -78,7 +78,7 @@ def error_of(exc: Exception) -> str:
 
 
 class SlackDelivery:
-    platform = PLATFORM  # as the scheduled jobs see it (`bot.scheduled.Outbound`)
+    platform = PLATFORM  # as the core sees it when it speaks first (`bot.outbound.Outbound`)
 
     def __init__(
         self,

@@ -42,10 +42,6 @@ async def pending(session: AsyncSession) -> Sequence[ContentItem]:
     return result.all()
 
 
-async def pending_count(session: AsyncSession) -> int:
-    return len(await pending(session))
-
-
 async def _waiting(session: AsyncSession, item_id: int) -> ContentItem:
     item = await session.get(ContentItem, item_id)
     if item is None or item.removed_at is not None:
