@@ -1,8 +1,9 @@
-"""`python -m bench [--quick] [--only core|slack|model|fanout|teams]`: run the benchmarks,
-print the machine and a table per suite (the core through `Ambassador.handle`; Slack Claim
-clicks over HTTP; simultaneous claims drafted by a fake language model). `--only fanout`
-(charter reminders to every member against a rate-limited fake Slack) and `--only teams`
-(Teams Claim and "I agree" presses against a fake Bot Connector) are not part of the
+"""`python -m bench [--quick] [--only core|slack|model|fanout|teams|feeds]`: run the
+benchmarks, print the machine and a table per suite (the core through `Ambassador.handle`;
+Slack Claim clicks over HTTP; simultaneous claims drafted by a fake language model).
+`--only fanout` (charter reminders to every member against a rate-limited fake Slack),
+`--only teams` (Teams Claim and "I agree" presses against a fake Bot Connector) and
+`--only feeds` (link previews and feed polls against a local web site) are not part of the
 default run.
 
 Progress goes to stderr so stdout is exactly what docs/benchmarks.md records. Nothing is
@@ -28,6 +29,7 @@ from bench.core import (
 )
 from bench.fanout import FanoutConfig, run_fanout
 from bench.fanout import table as fanout_table
+from bench.feeds import FeedsConfig, run_feeds
 from bench.model_claims import GRACE, SETTINGS, ModelConfig, run_model
 from bench.slack_clicks import TARGET_P99_MS, TARGET_RATIO, ClickConfig, run_slack
 from bench.teams_acks import ITEMS as TEAMS_ITEMS
@@ -67,12 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         "--quick",
         action="store_true",
         help="100 members instead of 500 (core, fanout, teams), 200 clicks not 1,000, "
-        "50 model claims not 200",
+        "50 model claims not 200, 10 feeds not 50",
     )
     parser.add_argument(
         "--only",
-        choices=("core", "slack", "model", "fanout", "teams"),
-        help="one suite instead of the first three (the default); fanout and teams run only so",
+        choices=("core", "slack", "model", "fanout", "teams", "feeds"),
+        help="one suite instead of the first three (the default); fanout, teams and feeds "
+        "run only so",
     )
     parser.add_argument("--clicks", type=int, help="Slack: how many Claim clicks")
     parser.add_argument("--rate", type=float, help="Slack: clicks, Teams: Claim presses per second")
@@ -89,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     fanout = FanoutConfig(args.members or fanout.members, args.limit or fanout.per_second)
     teams = TeamsConfig.quick() if args.quick else TeamsConfig()
     teams = TeamsConfig(args.members or teams.members, args.rate or teams.rate)
+    feeds = FeedsConfig.quick() if args.quick else FeedsConfig()
 
     def progress(text: str) -> None:
         print(f"... {text}", file=sys.stderr, flush=True)
@@ -167,6 +171,20 @@ def main(argv: list[str] | None = None) -> int:
         print(table(acked.rows))
         print()
         for line in acked.findings:
+            print(f"- {line}")
+    if args.only == "feeds":
+        print(f"Ambassador feeds and link previews, {date.today().isoformat()}")
+        print(
+            f"local site in its own process; {feeds.feeds} feeds x {feeds.entries} entries "
+            f"(half RSS, half Atom), then +{feeds.new}, +{feeds.raced} (two replicas at once) "
+            f"and +{feeds.raced} a feed (a poll outliving its lease); previews {feeds.looks} one "
+            f"at a time and {feeds.looks} {feeds.concurrency} at once"
+        )
+        print()
+        polled = asyncio.run(run_feeds(feeds, progress, pg_version))
+        print(table(polled.rows))
+        print()
+        for line in polled.findings:
             print(f"- {line}")
     return 0
 

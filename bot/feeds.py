@@ -39,8 +39,8 @@ PREVIEWS_AT_ONCE = 4
 
 @dataclass(frozen=True)
 class Polled:
-    """What one feed's poll did: `new` (taken entries), `unchanged`, `failed`, or `gone`
-    (removed while it was being polled)."""
+    """What one feed's poll did: `new` (taken entries), `unchanged`, `failed`, `gone`
+    (removed while it was being polled) or `elsewhere` (another replica polls it)."""
 
     feed_id: int
     url: str
@@ -59,18 +59,25 @@ async def poll(
     everything: bool = False,
     progress: Callable[[Polled], None] | None = None,
 ) -> list[Polled]:
-    """Poll the feeds that are due (`everything`: all of them, now), each claimed first;
-    a feed claimed elsewhere is left to whoever claimed it."""
-    now = clock.now()
+    """Poll the feeds that are due (`everything`: all of them, now). Each is claimed just
+    before it is polled, in a transaction of its own: replicas share the feeds between
+    them, and a feed's lease (`feeds.HOLD`) starts when its own poll does. A feed another
+    replica claimed first is left to it (`elsewhere`)."""
     async with database.transaction() as session:
+        now = clock.now()
         candidates = await (feeds.followed(session) if everything else feeds.due(session, now=now))
-        claimed = [feed for feed in candidates if await feeds.claim(session, feed, now=now)]
     done: list[Polled] = []
-    for feed in claimed:
-        polled = await _poll_one(
-            feed, database=database, settings=settings, clock=clock, fetcher=fetcher,
-            platforms=platforms,
-        )  # fmt: skip
+    for feed in candidates:
+        assert feed.id is not None
+        async with database.transaction() as session:
+            won = await feeds.claim(session, feed, now=clock.now())
+        if won:
+            polled = await _poll_one(
+                feed, database=database, settings=settings, clock=clock, fetcher=fetcher,
+                platforms=platforms,
+            )  # fmt: skip
+        else:
+            polled = Polled(feed.id, feed.url, "elsewhere")
         done.append(polled)
         if progress is not None:
             progress(polled)
@@ -92,7 +99,7 @@ async def _poll_one(
         fetched = await fetcher.get(
             feed.url, etag=feed.etag, last_modified=feed.last_modified, accept=FEED_ACCEPT
         )
-        doc = None if fetched.status == 304 else read_feed(fetched)
+        doc = None if fetched.status == 304 else await asyncio.to_thread(read_feed, fetched)
     except (FetchError, NoFeed) as error:
         problem = Problem(error.key, error.params)
         return await _failed(
@@ -101,8 +108,10 @@ async def _poll_one(
         )  # fmt: skip
     entries = newest_first(doc.entries if doc else ())
     keys = {id(entry): feeds.keys_of(entry) for entry in entries}
-    async with database.transaction() as session:
-        seen = await feeds.seen_keys(session, feed.id, (k for ks in keys.values() for k in ks))
+    seen: set[str] = set()
+    if entries:  # a 304 has none: nothing to look up
+        async with database.transaction() as session:
+            seen = await feeds.seen_keys(session, feed.id, (k for ks in keys.values() for k in ks))
     fresh = [e for e in entries if e.link and keys[id(e)] and not seen.intersection(keys[id(e)])]
     limit = FIRST_TAKE if feed.polled_at is None else MAX_TAKE
     # stored oldest first, so that a digest (newest first) shows the newest on top

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -50,7 +51,9 @@ async def look(fetcher: Fetcher | None, url: str) -> tuple[Preview | None, Probl
     if fetcher is None:
         return None, Problem("pages.disabled", {})
     try:
-        return read_page(await fetcher.get(url)), None
+        fetched = await fetcher.get(url)
+        # parsing a hostile megabyte takes a good part of a second: not on the event loop
+        return await asyncio.to_thread(read_page, fetched), None
     except FetchError as error:
         return None, Problem(error.key, error.params)
     except NoPreview as error:
@@ -62,7 +65,8 @@ async def look_feed(fetcher: Fetcher | None, url: str) -> tuple[FeedDoc | None, 
     if fetcher is None:
         return None, Problem("pages.disabled", {})
     try:
-        return read_feed(await fetcher.get(url, accept=FEED_ACCEPT)), None
+        fetched = await fetcher.get(url, accept=FEED_ACCEPT)
+        return await asyncio.to_thread(read_feed, fetched), None
     except FetchError as error:
         return None, Problem(error.key, error.params)
     except NoFeed as error:

@@ -315,12 +315,15 @@ async def _feed(settings: Settings, args: argparse.Namespace) -> int:
     for p in polled:
         if p.outcome == "failed":
             line = t("cli.feed_failed", id=p.feed_id, reason=p.problem.said(t) if p.problem else "")
+        elif p.outcome in ("elsewhere", "gone"):
+            line = t(f"cli.feed_{p.outcome}", id=p.feed_id)
         else:
             line = t.plural("cli.feed_polled", p.taken, id=p.feed_id)
         print(line)
     taken = sum(p.taken for p in polled)
     failed = sum(p.outcome == "failed" for p in polled)
-    print(t("cli.feeds_polled", feeds=len(polled), taken=taken, failed=failed))
+    read = sum(p.outcome in ("new", "unchanged", "failed") for p in polled)
+    print(t("cli.feeds_polled", feeds=read, taken=taken, failed=failed))
     return EXIT_ERROR if failed else 0
 
 
