@@ -5,7 +5,8 @@ Everything here is pure: it reads the `Fetched` an adapter brought back and neve
 socket. The markup goes through `html.parser.HTMLParser` (a real tokenizer, so comments,
 scripts and attributes are told apart), never through regular expressions. Hostile pages are
 bounded three ways: the text is fed in chunks and the parser stops once the head is done and a
-title is known; it stops for good after a fixed number of parser events; and it gives up when
+title is known (and the kind, or some way into the body looking for its JSON-LD); it stops
+for good after a fixed number of parser events; and it gives up when
 an unterminated tag, comment or declaration grows past a bound (the standard parser rescans
 such a construct from its start, which would otherwise cost time quadratic in its length).
 
@@ -39,6 +40,9 @@ ELLIPSIS = "…"
 
 _CHUNK = 32_768  # characters fed to the parser at a time
 _MAX_EVENTS = 400_000  # parser callbacks per document: 1 MB of "<<<<" stops here
+# past the head, while only the kind is still unknown: job boards put their JSON-LD in the
+# body, so the parse goes on, this many callbacks more at most (some 100 KB of markup)
+_BODY_EVENTS = 20_000
 _MAX_PENDING = 131_072  # an unterminated tag/comment/declaration longer than this: give up
 _MAX_CLOSE = 8_192  # `close()` re-scans what is pending character by character: only if small
 _SNIFF = 4_096  # bytes looked at for a <meta charset> and for binary content
@@ -357,11 +361,22 @@ class _PageParser(_Bounded):
         self._json_ld: list[str] | None = None
         self._json_ld_size = 0
         self._json_ld_scripts = 0
+        self._body_from: int | None = None  # the event count when only the kind was missing
 
-    # the parse stops once the head is done and a title is known
+    # the parse stops once the head is done and a title is known, and the kind too, or
+    # `_BODY_EVENTS` into the body looking for it
     def _maybe_stop(self) -> None:
         titled = (self.title or "").strip() or any(self.meta.get(k) for k in _TITLE_KEYS)
-        if self._head_done and titled:
+        if not (self._head_done and titled):
+            return
+        if self.kind is not None:
+            raise _Stop
+        if self._body_from is None:
+            self._body_from = self._events
+
+    def _tick(self) -> None:
+        super()._tick()
+        if self._body_from is not None and self._events - self._body_from > _BODY_EVENTS:
             raise _Stop
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -371,7 +386,8 @@ class _PageParser(_Bounded):
         elif self._foreign:
             return
         elif tag == "meta":
-            self._meta(attrs)
+            if self._body_from is None:  # past that, only a JSON-LD kind is looked for
+                self._meta(attrs)
         elif tag == "title" and self.title is None and not self._in_title:
             self._in_title = True
             self.set_cdata_mode("title")  # RCDATA, as browsers read it: no tags inside
@@ -391,7 +407,7 @@ class _PageParser(_Bounded):
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self._tick()
-        if tag == "meta" and not self._foreign:
+        if tag == "meta" and not self._foreign and self._body_from is None:
             self._meta(attrs)
 
     def handle_endtag(self, tag: str) -> None:
@@ -407,6 +423,7 @@ class _PageParser(_Bounded):
                 self._json_ld_scripts += 1
                 self.kind = self.kind or _kind_from_json_ld("".join(self._json_ld))
             self._json_ld = None
+            self._maybe_stop()
         elif tag == "head":
             self._head_done = True
             self._maybe_stop()

@@ -27,6 +27,7 @@ from bot.clock import FixedClock
 from bot.settings import Settings
 from storage import migrate
 from tests.fakes.openai import Answer, FakeOpenAI, Recorded
+from tests.fakes.site import Site
 
 pytest_plugins = ["tests.slack_world"]
 
@@ -112,6 +113,13 @@ def make_settings(database_url: str, **values: Any) -> Settings:
     }
     base.update(values)
     return Settings(_env_file=None, **base)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[Site]:
+    """The local web site of the content pipeline's tests (pages and feeds, 127.0.0.1)."""
+    async with Site() as running:
+        yield running
 
 
 @pytest.fixture

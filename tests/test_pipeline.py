@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 from sqlmodel import col, func, select
@@ -20,12 +20,6 @@ from tests.conftest import Console
 from tests.fakes.site import JOB_TITLE, OG_DESCRIPTION, OG_SITE_NAME, OG_TITLE, Site
 
 FETCHING = {"AMBASSADOR_FETCH": "on", "AMBASSADOR_FETCH_ALLOW_PRIVATE": "1"}
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[Site]:
-    async with Site() as running:
-        yield running
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import asyncio
 import csv
 import io
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,6 @@ from tests.test_cli import ambassador
 
 pytestmark = pytest.mark.slow
 FETCHING = {"AMBASSADOR_FETCH": "on", "AMBASSADOR_FETCH_ALLOW_PRIVATE": "1"}
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[Site]:
-    async with Site() as running:
-        yield running
 
 
 async def run(tmp_path: Path, *args: str, input: str | None = None) -> tuple[int, str, str]:

@@ -20,12 +20,6 @@ MEMBER = "UALICE"
 
 
 @pytest.fixture
-async def site() -> AsyncIterator[Site]:
-    async with Site() as running:
-        yield running
-
-
-@pytest.fixture
 async def world(migrated: str, clock: FixedClock) -> AsyncIterator[SlackWorld]:
     async for opened in open_world(
         migrated, clock, AMBASSADOR_FETCH="on", AMBASSADOR_FETCH_ALLOW_PRIVATE="1"

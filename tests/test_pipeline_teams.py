@@ -15,12 +15,6 @@ from tests.test_teams_day import MANAGER, World, action, card_of, open_world, wo
 
 
 @pytest.fixture
-async def site() -> AsyncIterator[Site]:
-    async with Site() as running:
-        yield running
-
-
-@pytest.fixture
 async def world(migrated: str, clock: FixedClock) -> AsyncIterator[World]:
     async for opened in open_world(
         migrated, clock, AMBASSADOR_FETCH="on", AMBASSADOR_FETCH_ALLOW_PRIVATE="1"

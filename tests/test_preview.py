@@ -749,3 +749,16 @@ def test_every_no_preview_key_is_in_both_catalogs_with_its_params() -> None:
         messages = catalog(language)
         for key, params in keys.items():
             assert placeholders(messages[key]) == params, (language, key)
+
+
+def test_a_job_postings_json_ld_in_the_body_gives_the_kind() -> None:
+    """Job boards put their JSON-LD after the head: the parse goes on a little for it."""
+    ld = json.dumps({"@context": "https://schema.org", "@type": "JobPosting", "title": "Chef"})
+    page = (
+        "<html><head><title>Chef de cuisine</title></head><body>"
+        + "<p>About the kitchen.</p>" * 200
+        + f'<script type="application/ld+json">{ld}</script></body></html>'
+    )
+    assert read_page(fetched(page)).kind == "job"
+    far = page.replace("<p>About the kitchen.</p>" * 200, "<p>x</p>" * 30_000)
+    assert read_page(fetched(far)).kind is None  # too far in: not worth the time

@@ -25,3 +25,12 @@ def exactly(command: Command, count: int, usage: str) -> tuple[str, ...]:
 def optional_item(value: str) -> int | None:
     """The pending-claim argument buttons carry ('' when there is none)."""
     return number(value) if value else None
+
+
+def text_after(command: Command, word: str) -> str | None:
+    """What follows `word` on the typed line, as typed (a title, a reason, a "why");
+    None when nothing does."""
+    start = command.rest.find(word)
+    if start < 0:  # a button press: arguments, no typed line
+        return None
+    return command.rest[start + len(word) :].strip() or None

@@ -9,7 +9,7 @@ from bot import kinds
 from bot.commands import Command
 from bot.context import Context
 from bot.errors import InvalidInput, UsageError
-from bot.handlers.args import number
+from bot.handlers.args import number, text_after
 from bot.messages import Heading, Message, Note, Paragraph, Reply, Table
 from bot.router import Router
 from bot.services import audit, content
@@ -70,8 +70,7 @@ async def add(ctx: Context, command: Command) -> Reply:
     kind, url = _kind_and_url(command)
     if not url:
         raise InvalidInput("content.error_url_missing")
-    rest = command.rest
-    title = rest[rest.find(url) + len(url) :].strip() or None
+    title = text_after(command, url)
     item = await content.add(
         ctx.session,
         url=url,

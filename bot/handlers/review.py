@@ -9,7 +9,7 @@ from bot import kinds
 from bot.commands import Command
 from bot.context import Context
 from bot.errors import Forbidden, InvalidInput, UsageError
-from bot.handlers.args import number
+from bot.handlers.args import number, text_after
 from bot.handlers.content import audited, when
 from bot.i18n import Translator
 from bot.messages import (
@@ -46,8 +46,7 @@ async def suggest(ctx: Context, command: Command) -> Reply:
     assert ctx.person is not None
     assert ctx.person.id is not None
     url = command.args[0]
-    rest = command.rest
-    why = rest[rest.find(url) + len(url) :].strip() or None
+    why = text_after(command, url)
     waiting = await ctx.session.exec(
         select(func.count())
         .select_from(ContentItem)
@@ -165,7 +164,7 @@ async def reject(ctx: Context, command: Command) -> Reply:
     if not command.args:
         raise UsageError("error.usage_of", usage="reject ID [reason]")
     raw = command.args[0]
-    reason = command.rest[command.rest.find(raw) + len(raw) :].strip() or None
+    reason = text_after(command, raw)
     item = await review.reject(ctx.session, item_id=number(raw), now=ctx.now, reason=reason)
     await audited(ctx, "reject", f"content:{item.id}", url=item.url, reason=item.review_note)
     await _tell_suggester(ctx, item, "review.told_rejected")
@@ -193,8 +192,7 @@ async def edit(ctx: Context, command: Command) -> Reply:
     if len(command.args) < 3:
         raise UsageError("error.usage_of", usage="edit ID title|summary|expires|kind VALUE")
     raw_id, field = command.args[0], command.args[1]
-    rest = command.rest
-    after_id = rest[rest.find(raw_id) + len(raw_id) :]
+    after_id = text_after(command, raw_id) or ""
     value = after_id[after_id.find(field) + len(field) :].strip()
     item, name = await review.edit(
         ctx.session,
