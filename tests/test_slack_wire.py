@@ -294,12 +294,19 @@ async def test_add_content_modal(world: SlackWorld) -> None:
     (modal,) = await w.fake.wait_for("views.open")
     assert modal.params["view"]["callback_id"] == "amb:add_form"
 
+    (kind_block,) = [b for b in modal.params["view"]["blocks"] if b["block_id"] == "kind"]
+    assert kind_block["optional"] is True  # left empty, the page says what it is
+    assert [o["value"] for o in kind_block["element"]["options"]] == [
+        "article", "job", "event", "training"
+    ]  # fmt: skip
+
     def submission(user: str, url: str, title: str) -> dict[str, object]:
         values = {
             "url": {"url": {"type": "plain_text_input", "value": url}},
             "title": {"title": {"type": "plain_text_input", "value": title}},
             "summary": {"summary": {"type": "plain_text_input", "value": "A summary"}},
             "expires": {"expires": {"type": "datepicker", "selected_date": None}},
+            "kind": {"kind": {"type": "static_select", "selected_option": {"value": "event"}}},
         }
         return {
             "type": "view_submission",
@@ -324,6 +331,9 @@ async def test_add_content_modal(world: SlackWorld) -> None:
     await w.fake.wait_for("chat.postMessage", lambda c: "Added item #1" in text_of(c))
     await w.fake.wait_for("chat.postMessage", lambda c: "Only the comms managers" in text_of(c))
     assert await count(w, ContentItem) == 1
+    async with w.db.transaction() as session:
+        (item,) = (await session.exec(select(ContentItem))).all()
+    assert item.kind == "event"  # as chosen in the modal
 
 
 async def test_buttons_check_roles_too(world: SlackWorld) -> None:

@@ -434,8 +434,10 @@ async def test_add_content_from_the_overview_card(world: World) -> None:
     form = w.chat(MANAGER)[-1]
     assert validate(card_of(form)) == []
     inputs = [e["id"] for e in card_of(form)["body"] if str(e["type"]).startswith("Input.")]
-    assert inputs == ["url", "title", "summary", "expires"]
-    submit = action(form, "Add") | {"url": "https://example.com/new", "title": "Open day"}
+    assert inputs == ["url", "title", "summary", "expires", "kind"]
+    submit = action(form, "Add") | {
+        "url": "https://example.com/new", "title": "Open day", "kind": "event"
+    }  # fmt: skip
     filled = w.teams.card_submit(submit, user=MANAGER, reply_to=form["id"])
     assert await w.send(filled) == 201
     await w.settled()
@@ -445,7 +447,8 @@ async def test_add_content_from_the_overview_card(world: World) -> None:
     await w.settled()
     assert "Added item" not in words(w.chat(MANAGER)[-1])
     async with w.db.transaction() as session:
-        assert len((await session.exec(select(ContentItem))).all()) == 1
+        (item,) = (await session.exec(select(ContentItem))).all()
+    assert item.kind == "event"  # as chosen in the card
     # a member who is not a manager gets no form
     ann = User.named("Ann Colleague")
     form_press = w.teams.card_submit({"amb": "add_form", "args": []}, user=ann, reply_to="1")

@@ -85,6 +85,8 @@ def form_values(body: Payload) -> dict[str, str]:
             value = element.get("value")
             if value is None and element.get("selected_date"):
                 value = element["selected_date"]
+            if value is None and isinstance(element.get("selected_option"), dict):
+                value = element["selected_option"].get("value")
             values[action_id] = str(value or "").strip()
     return values
 
@@ -95,7 +97,7 @@ def view_submission(body: Payload, language: str | None) -> Command | None:
     if view.get("callback_id") != ADD_FORM or user is None:
         return None
     values = form_values(body)
-    args = tuple(values.get(key, "") for key in ("url", "title", "summary", "expires"))
+    args = tuple(values.get(key, "") for key in ("url", "title", "summary", "expires", "kind"))
     return Command(actor(user, language), "add_form", args, via=Via.BUTTON)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from adapters.slack.inbound import ADD_FORM
+from bot import kinds
 from bot.errors import AmbassadorError
 from bot.i18n import Translator
 from bot.services import content
@@ -42,6 +43,24 @@ def add_content(t: Translator) -> dict[str, Any]:
             "optional": True,
             "label": {"type": "plain_text", "text": t("slack.form_expires")},
             "element": {"type": "datepicker", "action_id": "expires"},
+        }
+    )
+    options = [
+        {"text": {"type": "plain_text", "text": t(f"kinds.{kind}")}, "value": kind}
+        for kind in kinds.KINDS
+    ]
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": "kind",
+            "optional": True,  # left empty: the page says what it is
+            "label": {"type": "plain_text", "text": t("slack.form_kind")},
+            "element": {
+                "type": "static_select",
+                "action_id": "kind",
+                "placeholder": {"type": "plain_text", "text": t("slack.form_kind_guess")[:150]},
+                "options": options,
+            },
         }
     )
     return {

@@ -596,17 +596,33 @@ FORM_FIELDS = (
     ("title", content.MAX_TITLE),
     ("summary", content.MAX_SUMMARY),
     ("expires", 10),  # YYYY-MM-DD, as Input.Date gives it
+    ("kind", 16),  # one of bot.kinds.KINDS, or blank: the page says
 )
 
 
-def add_content_card(heading: str, labels: dict[str, str], submit: str) -> Json:
+def add_content_card(
+    heading: str, labels: dict[str, str], submit: str, kinds: list[tuple[str, str]]
+) -> Json:
     """The "Add content" form as an Adaptive Card (Slack shows a modal): its inputs are
-    merged into the Action.Submit's value, which `decode_form` reads back."""
+    merged into the Action.Submit's value, which `decode_form` reads back. `kinds` are the
+    (value, title) choices of its kind list; `labels["kind_guess"]` its placeholder."""
     body: list[Json] = [_text_block(escape(heading), weight="Bolder", size="Medium")]
     for name, limit in FORM_FIELDS:
         field: Json = {"id": name, "label": labels[name]}
         if name == "expires":
             body.append({"type": "Input.Date", **field})
+            continue
+        if name == "kind":
+            choices = [{"title": title, "value": value} for value, title in kinds]
+            body.append(
+                {
+                    "type": "Input.ChoiceSet",
+                    **field,
+                    "style": "compact",
+                    "placeholder": labels["kind_guess"],
+                    "choices": choices,
+                }
+            )
             continue
         body.append(
             {
@@ -638,8 +654,8 @@ def add_content_card(heading: str, labels: dict[str, str], submit: str) -> Json:
     }
 
 
-def decode_form(value: object) -> tuple[str, str, str, str] | None:
-    """The four answers of a submitted "Add content" card (blank when left empty), or None
+def decode_form(value: object) -> tuple[str, str, str, str, str] | None:
+    """The five answers of a submitted "Add content" card (blank when left empty), or None
     when `value` is not one. Untrusted: every answer is a string, cut to its limit."""
     if not isinstance(value, dict) or value.get(ACTION_KEY) != FORM_COMMAND:
         return None
@@ -651,7 +667,7 @@ def decode_form(value: object) -> tuple[str, str, str, str] | None:
         if not isinstance(answer, str):
             return None
         answers.append(answer.strip()[:limit])
-    return answers[0], answers[1], answers[2], answers[3]
+    return answers[0], answers[1], answers[2], answers[3], answers[4]
 
 
 def decode_action(value: object) -> tuple[str, tuple[str, ...]] | None:

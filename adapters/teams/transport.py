@@ -29,6 +29,7 @@ from adapters.teams.render import FORM_COMMAND, add_content_card
 from adapters.worker import Job
 from bot.app import Ambassador
 from bot.commands import Command
+from bot.kinds import KINDS
 from bot.messages import Anchor, Reply
 from bot.services import people
 from bot.settings import Settings
@@ -202,8 +203,10 @@ class TeamsWorker:
         if "manager" not in roles:
             await self.teams.deliver(Reply.say(t("error.forbidden_manager")), origin)
             return
-        labels = {name: t(f"slack.form_{name}") for name in ("url", "title", "summary", "expires")}
-        card = add_content_card(t("slack.form_heading"), labels, t("slack.form_submit"))
+        names = ("url", "title", "summary", "expires", "kind", "kind_guess")
+        labels = {name: t(f"slack.form_{name}") for name in names}
+        choices = [(kind, t(f"kinds.{kind}")) for kind in KINDS]
+        card = add_content_card(t("slack.form_heading"), labels, t("slack.form_submit"), choices)
         await self.teams.send_to_person(origin, card)
 
     async def _run(self, command: Command, origin: Origin) -> None:

@@ -48,9 +48,12 @@ def added_url(command: Command) -> str | None:
     return _kind_and_url(command)[1]
 
 
+FORM_FIELDS = 5  # url, title, summary, expires, kind
+
+
 def form_url(command: Command) -> str | None:
     """The URL the Add-content form previews (its first field)."""
-    return command.args[0] if len(command.args) == 4 and command.args[0] else None
+    return command.args[0] if len(command.args) == FORM_FIELDS and command.args[0] else None
 
 
 def added(ctx: Context, item: ContentItem, *, title_given: bool) -> Reply:
@@ -141,10 +144,14 @@ async def expire(ctx: Context, command: Command) -> Reply:
 
 async def add_form(ctx: Context, command: Command) -> Reply:
     """The "Add content" form (a Slack modal, a Teams card): URL, title, summary, expiry
-    as four arguments, empty when left blank. Without arguments: how to add by command."""
-    if len(command.args) != 4:
+    and kind as five arguments, empty when left blank (no kind: the page's). Without
+    arguments: how to add by command."""
+    if len(command.args) != FORM_FIELDS:
         return Reply.say(ctx.t("content.form_hint"))
-    url, title, summary, expires = command.args
+    url, title, summary, expires, kind_word = command.args
+    kind = kinds.parse_kind(kind_word) if kind_word else None
+    if kind_word and kind is None:
+        raise InvalidInput("content.error_kind", kind=kind_word[:20])
     moment = content.parse_expiry(expires, tz=ctx.settings.tz, now=ctx.now) if expires else None
     item = await content.add(
         ctx.session,
@@ -154,6 +161,7 @@ async def add_form(ctx: Context, command: Command) -> Reply:
         expires_at=moment,
         now=ctx.now,
         preview=ctx.preview,
+        kind=kind,
     )
     await audited(ctx, "add", f"content:{item.id}", url=item.url, title=item.title, kind=item.kind)
     return added(ctx, item, title_given=bool(title))

@@ -202,6 +202,21 @@ def _input(element: Json, path: str, problems: Problems) -> None:
     _string(element, "id", path, problems, empty=False)
 
 
+def _choice_set(element: Json, path: str, problems: Problems) -> None:
+    """A choice list: an `id`, and `choices` of `title` and `value` strings."""
+    _input(element, path, problems)
+    choices = element.get("choices")
+    if not isinstance(choices, list) or not choices:
+        problems.append(f"{path}.choices: a non-empty list is required")
+        return
+    for index, choice in enumerate(choices):
+        if not isinstance(choice, dict):
+            problems.append(f"{path}.choices[{index}]: must be an object")
+            continue
+        _string(choice, "title", f"{path}.choices[{index}]", problems)
+        _string(choice, "value", f"{path}.choices[{index}]", problems)
+
+
 _ELEMENTS: dict[str, Callable[[Json, str, Problems], None]] = {
     "TextBlock": _text_block,
     "RichTextBlock": _rich_text_block,
@@ -213,6 +228,7 @@ _ELEMENTS: dict[str, Callable[[Json, str, Problems], None]] = {
     "FactSet": _fact_set,
     "Input.Text": _input,
     "Input.Date": _input,
+    "Input.ChoiceSet": _choice_set,
 }
 
 
