@@ -21,7 +21,7 @@ from bot.clock import Clock
 from bot.errors import AmbassadorError
 from bot.feedread import Entry, NoFeed, read_feed
 from bot.i18n import Translator
-from bot.messages import Audience, Message, Paragraph
+from bot.messages import Actions, Audience, Button, Message, Paragraph
 from bot.outbound import Outbound
 from bot.pages import FEED_ACCEPT, Problem, look
 from bot.preview import Preview
@@ -47,6 +47,7 @@ class Polled:
     outcome: str
     taken: int = 0
     problem: Problem | None = None
+    reviewed: bool = False  # what it took waits for review (an untrusted feed)
 
 
 async def poll(
@@ -81,6 +82,10 @@ async def poll(
         done.append(polled)
         if progress is not None:
             progress(polled)
+    waiting = sum(p.taken for p in done if p.reviewed)
+    if waiting and platforms:
+        async with database.transaction() as session:
+            await _tell_managers(session, settings, platforms, lambda t: _to_review(t, waiting))
     return done
 
 
@@ -149,7 +154,8 @@ async def _poll_one(
             await _tell_managers(session, settings, platforms, lambda t: _recovered(t, row))
     if taken or recovered:
         log.info("feed #%s: %d new entries", feed.id, taken)
-    return Polled(feed.id, feed.url, "new" if taken else "unchanged", taken)
+    outcome = "new" if taken else "unchanged"
+    return Polled(feed.id, feed.url, outcome, taken, reviewed=not feed.trusted)
 
 
 def newest_first(entries: Sequence[Entry]) -> list[Entry]:
@@ -231,6 +237,13 @@ async def _failed(
 def _broken(t: Translator, feed: Feed, problem: Problem) -> Message:
     text = t("feed.broken", id=feed.id, url=feed.url, reason=problem.said(t))
     return Message(text, (Paragraph(text),), Audience.DIRECT)
+
+
+def _to_review(t: Translator, count: int) -> Message:
+    """One word to managers per poll that queued anything, not one per entry."""
+    text = t.plural("feed.to_review", count)
+    button = Button(t("home.whole_queue"), "queue", style="primary")
+    return Message(text, (Paragraph(text), Actions((button,))), Audience.DIRECT)
 
 
 def _recovered(t: Translator, feed: Feed) -> Message:

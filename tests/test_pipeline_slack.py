@@ -77,6 +77,9 @@ async def test_feeds_suggestions_and_review_make_the_next_digest(
     assert "we are hiring in Lyon" in text_of(notice)
 
     await poll_feeds(w)
+    # one word to the manager for the poll, not one per entry; its button shows the queue
+    (summary,) = [t for t in dms_to(w, MANAGER) if "from your feeds" in t]
+    assert "3 new items from your feeds wait for your review" in summary
     queue = await said(w, MANAGER, "queue", "Waiting for review")
     assert "Waiting for review (4 items)" in text_of(queue)
     assert "Solar roofs" not in text_of(queue)  # the trusted feed's entries skip the queue
