@@ -138,8 +138,7 @@ async def _poll_one(
         for entry, found in zip(take, previews, strict=True):
             if await _take(session, row, entry, found, now=now):
                 taken += 1
-        for entry in skip:
-            await feeds.mark_seen(session, feed.id, keys[id(entry)], now)
+        await feeds.remember(session, feed.id, (k for e in skip for k in keys[id(e)]), now)
         recovered = feeds.settle_ok(
             row,
             now=now,

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -123,6 +125,21 @@ async def mark_seen(
     except IntegrityError:
         return False
     return True
+
+
+async def remember(session: AsyncSession, feed_id: int, keys: Iterable[str], now: datetime) -> None:
+    """Remember entries a poll leaves untaken, all in one statement: a key another poll
+    remembered first is skipped, not an error (nothing is taken here, so nothing races)."""
+    rows = [{"feed_id": feed_id, "key": key, "seen_at": now} for key in dict.fromkeys(keys)]
+    if not rows:
+        return
+    bind = session.bind
+    dialect = bind.dialect.name if bind is not None else "sqlite"
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(FeedEntry).values(rows).on_conflict_do_nothing(index_elements=["feed_id", "key"])
+    )
+    await session.exec(statement)
 
 
 def settle_ok(
