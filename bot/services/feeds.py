@@ -129,7 +129,7 @@ async def mark_seen(
 
 async def remember(session: AsyncSession, feed_id: int, keys: Iterable[str], now: datetime) -> None:
     """Remember entries a poll leaves untaken, all in one statement: a key another poll
-    remembered first is skipped, not an error (nothing is taken here, so nothing races)."""
+    remembered first is skipped, not an error (an entry left untaken needs no winner)."""
     rows = [{"feed_id": feed_id, "key": key, "seen_at": now} for key in dict.fromkeys(keys)]
     if not rows:
         return
