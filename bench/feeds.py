@@ -46,6 +46,7 @@ from bench.core import (
     Row,
     UrlFactory,
     latency_row,
+    make_settings,
     postgres_databases,
     sqlite_databases,
 )
@@ -496,18 +497,9 @@ class Warnings(logging.Handler):
 
 
 def feed_settings(url: str) -> Settings:
-    """Explicit values, so a developer's environment or .env cannot change the figures;
-    fetching on, and allowed to reach the local site."""
-    return Settings(
-        _env_file=None,
-        DATABASE_URL=url,
-        AMBASSADOR_MANAGERS="mgr",
-        AMBASSADOR_ADMINS="boss",
-        AMBASSADOR_COMPANY="ACME",
-        AMBASSADOR_LOCALE="en",
-        AMBASSADOR_FETCH=True,
-        AMBASSADOR_FETCH_ALLOW_PRIVATE=True,
-        AMBASSADOR_FEED_INTERVAL=INTERVAL_MINUTES,
+    """The core benchmark's settings, with fetching on and allowed to reach the local site."""
+    return make_settings(url).model_copy(
+        update={"fetch": True, "fetch_allow_private": True, "feed_interval": INTERVAL_MINUTES}
     )
 
 

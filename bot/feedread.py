@@ -32,7 +32,7 @@ from bot.preview import (
     html_to_text,
     http_url,
 )
-from bot.web import Fetched
+from bot.web import Fetched, Unreadable
 
 EXPAT_PROTECTED = pyexpat.version_info >= (2, 4, 1)
 MAX_LINK = 2_000  # `bot.services.content.MAX_URL`: an entry link becomes a content URL
@@ -59,14 +59,8 @@ class FeedDoc:
     entries: tuple[Entry, ...]  # in feed order
 
 
-class NoFeed(Exception):
-    """Why the bytes give no feed. `key` is a catalog key (under `feedread.`), `params` fill
-    it, like `bot.web.FetchError`."""
-
-    def __init__(self, key: str, **params: Any) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
+class NoFeed(Unreadable):
+    """Why the bytes give no feed (keys under `feedread.`)."""
 
 
 def _text(value: Any, detail: Any, limit: int) -> str | None:

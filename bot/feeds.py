@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.errors import AmbassadorError
-from bot.feedread import Entry, NoFeed, read_feed
+from bot.feedread import Entry, read_feed
 from bot.i18n import Translator
 from bot.messages import Actions, Audience, Button, Message, Paragraph
 from bot.outbound import Outbound
@@ -27,7 +27,7 @@ from bot.pages import FEED_ACCEPT, Problem, look
 from bot.preview import Preview
 from bot.services import audit, content, feeds, people
 from bot.settings import Settings
-from bot.web import Fetcher, FetchError
+from bot.web import Fetcher, Unreadable
 from storage.database import Database
 from storage.models import Feed
 
@@ -105,8 +105,8 @@ async def _poll_one(
             feed.url, etag=feed.etag, last_modified=feed.last_modified, accept=FEED_ACCEPT
         )
         doc = None if fetched.status == 304 else await asyncio.to_thread(read_feed, fetched)
-    except (FetchError, NoFeed) as error:
-        problem = Problem(error.key, error.params)
+    except Unreadable as error:
+        problem = Problem.of(error)
         return await _failed(
             feed, problem, database=database, settings=settings, clock=clock,
             platforms=platforms, interval=interval,

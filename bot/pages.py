@@ -7,10 +7,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.feedread import FeedDoc, NoFeed, read_feed
+from bot.feedread import FeedDoc, read_feed
 from bot.i18n import Translator
-from bot.preview import NoPreview, Preview, read_page
-from bot.web import Fetcher, FetchError
+from bot.preview import Preview, read_page
+from bot.web import Fetcher, Unreadable
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -27,6 +27,10 @@ class Problem:
 
     def dump(self) -> str:
         return json.dumps({"key": self.key, "params": self.params}, ensure_ascii=False)[:500]
+
+    @classmethod
+    def of(cls, error: Unreadable) -> Problem:
+        return cls(error.key, error.params)
 
     @classmethod
     def load(cls, text: str | None) -> Problem | None:
@@ -54,10 +58,8 @@ async def look(fetcher: Fetcher | None, url: str) -> tuple[Preview | None, Probl
         fetched = await fetcher.get(url)
         # parsing a hostile megabyte takes a good part of a second: not on the event loop
         return await asyncio.to_thread(read_page, fetched), None
-    except FetchError as error:
-        return None, Problem(error.key, error.params)
-    except NoPreview as error:
-        return None, Problem(error.key, error.params)
+    except Unreadable as error:
+        return None, Problem.of(error)
 
 
 async def look_feed(fetcher: Fetcher | None, url: str) -> tuple[FeedDoc | None, Problem | None]:
@@ -67,7 +69,5 @@ async def look_feed(fetcher: Fetcher | None, url: str) -> tuple[FeedDoc | None, 
     try:
         fetched = await fetcher.get(url, accept=FEED_ACCEPT)
         return await asyncio.to_thread(read_feed, fetched), None
-    except FetchError as error:
-        return None, Problem(error.key, error.params)
-    except NoFeed as error:
-        return None, Problem(error.key, error.params)
+    except Unreadable as error:
+        return None, Problem.of(error)

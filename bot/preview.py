@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from bot.kinds import ARTICLE, EVENT, JOB, TRAINING
-from bot.web import Fetched
+from bot.web import Fetched, Unreadable
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # The limits of `bot.services.content`, which imports this module (so it cannot be imported
@@ -104,14 +104,8 @@ class Preview:
     kind: str | None
 
 
-class NoPreview(Exception):
-    """Why a page gives no preview. `key` is a catalog key (under `preview.`), `params` fill
-    it, like `bot.web.FetchError`."""
-
-    def __init__(self, key: str, **params: Any) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
+class NoPreview(Unreadable):
+    """Why a page gives no preview (keys under `preview.`)."""
 
 
 # --- text and URLs, shared with bot/feedread.py ------------------------------------------

@@ -30,14 +30,19 @@ class Fetched:
     last_modified: str | None = None
 
 
-class FetchError(Exception):
-    """Why a fetch brought nothing back. `key` is a catalog key (under `fetch.`), `params`
-    fill it: the manager reads why, in their language, in one line."""
+class Unreadable(Exception):
+    """Why a page or feed gives nothing: `key` is a catalog key, `params` fill it, so the
+    manager reads why, in their language, in one line. Fetching, previews and feed reading
+    each raise their own kind of it."""
 
     def __init__(self, key: str, **params: Any) -> None:
         super().__init__(key)
         self.key = key
         self.params = params
+
+
+class FetchError(Unreadable):
+    """Why a fetch brought nothing back (keys under `fetch.`)."""
 
 
 class Fetcher(Protocol):
